@@ -1,0 +1,46 @@
+"""The command line: a thin click layer over the modules.
+
+Each command group lives in its own module and is registered below.
+Help and messages follow the configured language (Spanish by default).
+"""
+
+import importlib
+import os
+import sys
+
+from mailtriage.cli.common import configure_language_from_argv, run_main
+
+# (module, attribute) of every command or group; one module per concern.
+COMMAND_MODULES = (
+    ("mailtriage.cli.setup", "init"),
+    ("mailtriage.cli.patients", "patients"),
+    ("mailtriage.cli.questionnaires", "questionnaires"),
+    ("mailtriage.cli.mailcmds", "poll"),
+    ("mailtriage.cli.mailcmds", "run"),
+    ("mailtriage.cli.parsecmd", "parse"),
+    ("mailtriage.cli.exportcmd", "export"),
+    ("mailtriage.cli.rulescmd", "rules"),
+    ("mailtriage.cli.rulescmd", "triage"),
+)
+
+
+def build_cli():
+    from mailtriage.cli.common import root
+
+    for module_name, attribute in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # A command module still being written is left out rather than
+            # breaking every other command.
+            if exc.name == module_name:
+                continue
+            raise
+        root.add_command(getattr(module, attribute))
+    return root
+
+
+def main():
+    os.umask(0o077)
+    configure_language_from_argv(sys.argv[1:])
+    run_main(build_cli())

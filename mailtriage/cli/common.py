@@ -1,0 +1,91 @@
+"""Shared CLI plumbing: the root group, the app context and one-line errors."""
+
+import logging
+import sys
+from functools import cached_property
+
+import click
+
+from mailtriage import __version__
+from mailtriage.config import Config, find_config_path, load_config
+from mailtriage.errors import MailtriageError
+from mailtriage.i18n import set_language, tr
+
+
+def configure_language_from_argv(argv: list[str]) -> None:
+    """Choose the language before click builds help texts: --config's file, then the environment."""
+    explicit = None
+    for index, argument in enumerate(argv):
+        if argument == "--config" and index + 1 < len(argv):
+            explicit = argv[index + 1]
+        elif argument.startswith("--config="):
+            explicit = argument.split("=", 1)[1]
+    try:
+        config = load_config(find_config_path(explicit))
+    except MailtriageError:
+        # The command itself reports the broken config with its message.
+        return
+    set_language(config.language)
+
+
+class App:
+    """What a command needs: the config and, once asked for, the open database."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> Config:
+        config = load_config(find_config_path(self.config_path))
+        set_language(config.language)
+        return config
+
+    @cached_property
+    def database(self):
+        from mailtriage.models import open_database
+        from mailtriage.units import sync_units
+
+        database = open_database(self.config.database_url)
+        sync_units(self.config)
+        return database
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(help=tr(
+    "Automonitoreo de COVID-19 por correo electrónico: lee las respuestas de los pacientes, "
+    "las clasifica en verde, amarillo o rojo y les contesta.",
+    "COVID-19 self-monitoring by email: reads patients' replies, triages them green, "
+    "yellow or red and answers them."))
+@click.option("--config", "config_path", metavar=tr("ARCHIVO", "FILE"), envvar="MAILTRIAGE_CONFIG",
+              help=tr("Archivo de configuración TOML (o la variable MAILTRIAGE_CONFIG).",
+                      "TOML configuration file (or the MAILTRIAGE_CONFIG variable)."))
+@click.option("-v", "--verbose", is_flag=True,
+              help=tr("Muestra también los mensajes de depuración.", "Also show debug messages."))
+@click.version_option(__version__, message="mailtriage %(version)s")
+@click.pass_context
+def root(context, config_path, verbose):
+    context.obj = App(config_path)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run_main(cli) -> None:
+    """Run the CLI; an expected failure prints one line, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo(tr("Cancelado.", "Cancelled."), err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MailtriageError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,345 @@
+"""Loading and validating the TOML configuration.
+
+The whole file is checked at start-up. A bad value stops the program with
+one line naming the file, the key and the problem, instead of a failure on
+every message later. Every setting is documented in config.example.toml.
+"""
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailtriage.errors import ConfigError
+from mailtriage.i18n import SUPPORTED_LANGUAGES, tr
+
+CONFIG_ENV = "MAILTRIAGE_CONFIG"
+DEFAULT_TIMEZONE = "America/Mazatlan"
+
+# The size limit refuses abuse cheaply; it is not meant to refuse a reply
+# with a phone photo attached (a few MB), whose attachment is skipped.
+DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+
+MAILBOX_SCHEMES = ("imaps", "imap", "maildir")
+SMTP_SCHEMES = ("smtps", "smtp+starttls", "smtp")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A mail server (or a local Maildir) parsed from a URL in the config."""
+
+    scheme: str
+    host: str = ""
+    port: int = 0
+    username: str = ""
+    folder: str = "INBOX"
+    path: str = ""
+    password: str = field(default="", repr=False)
+    tls_verify: bool = True
+    ca_file: str = ""
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.scheme in ("imaps", "smtps", "smtp+starttls")
+
+    @property
+    def display(self) -> str:
+        """Where the endpoint points, without any secret, for messages and logs."""
+        if self.scheme == "maildir":
+            return f"maildir:{self.path}"
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A medical unit: the clinic that enrols and follows patients."""
+
+    code: str
+    name: str
+    emergency_service: str
+    address: str = ""
+    emergency_phone: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+    altitude_m: int | None = None
+    staff_email: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    language: str
+    log_level: str
+    database_url: str
+    mailbox: Endpoint
+    processed_folder: str
+    quarantine_folder: str
+    max_message_bytes: int
+    smtp: Endpoint
+    sender: str
+    max_replies_per_sender_per_hour: int
+    poll_seconds: int
+    questionnaire_time: str
+    timezone: str
+    outbox_retry_seconds: int
+    nonreport_check_minutes: int
+    rules_file: str
+    templates_dir: str
+    secret_file: str
+    units: tuple[Unit, ...]
+
+    def unit(self, code: str) -> Unit | None:
+        return next((unit for unit in self.units if unit.code == code), None)
+
+
+def find_config_path(explicit: str | None) -> Path | None:
+    """Return the config named by --config or MAILTRIAGE_CONFIG, or None for the built-in default."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    return Path(chosen) if chosen else None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate the config file; None gives the embedded local default."""
+    if path is None:
+        return build_config({}, None)
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(tr(
+            "{file}: no se pudo leer el archivo de configuración ({why})",
+            "{file}: cannot read the configuration file ({why})",
+            file=path, why=exc.strerror or exc)) from exc
+
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(tr(
+            "{file}: el archivo no es TOML válido: {why}",
+            "{file}: the file is not valid TOML: {why}",
+            file=path, why=exc)) from exc
+
+    return build_config(document, path)
+
+
+class _Reader:
+    """Typed access to one table of the document, with errors naming file and key."""
+
+    def __init__(self, document: dict, section: str, path: Path | None):
+        self.path = path
+        self.section = section
+        value = document.get(section, {})
+        if not isinstance(value, dict):
+            raise self.error("", tr("debe ser una tabla [{s}]", "must be a table [{s}]", s=section))
+        self.values = value
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        where = f"[{self.section}] {key}".strip()
+        return ConfigError(f"{self.path or tr('configuración integrada', 'built-in configuration')}: "
+                           f"{where}: {problem}")
+
+    def get(self, key: str, kind: type, default):
+        value = self.values.get(key, default)
+        if kind is int and isinstance(value, bool):
+            raise self.error(key, tr("debe ser un número entero", "must be a whole number"))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if value is not None and not isinstance(value, kind):
+            names = {str: ("texto", "a string"), int: ("número entero", "a whole number"),
+                     bool: ("true o false", "true or false"), float: ("número", "a number")}
+            spanish, english = names.get(kind, (kind.__name__, kind.__name__))
+            raise self.error(key, tr("debe ser {t}", "must be {t}", t=tr(spanish, english)))
+        return value
+
+    def positive_int(self, key: str, default: int) -> int:
+        value = self.get(key, int, default)
+        if value <= 0:
+            raise self.error(key, tr("debe ser mayor que cero", "must be greater than zero"))
+        return value
+
+    def secret(self) -> str:
+        """Read a password from the file or environment variable the config names."""
+        password_file = self.get("password_file", str, "")
+        password_env = self.get("password_env", str, "")
+        if password_file:
+            try:
+                return Path(password_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise self.error("password_file", tr(
+                    "no se pudo leer {f} ({why})", "cannot read {f} ({why})",
+                    f=password_file, why=exc.strerror or exc)) from exc
+        if password_env:
+            value = os.environ.get(password_env)
+            if value is None:
+                raise self.error("password_env", tr(
+                    "la variable de entorno {v} no está definida",
+                    "the environment variable {v} is not set", v=password_env))
+            return value
+        return ""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_endpoint(reader: _Reader, key: str, url: str, schemes: tuple[str, ...]) -> Endpoint:
+    """Parse a mailbox or SMTP URL; plain-text schemes are accepted on loopback only."""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        raise reader.error(key, tr(
+            "esquema «{s}» no válido; use uno de: {ok}", "invalid scheme '{s}'; use one of: {ok}",
+            s=parts.scheme, ok=", ".join(schemes)))
+
+    if parts.scheme == "maildir":
+        path = unquote(parts.path) if not parts.netloc else unquote(parts.netloc + parts.path)
+        if not path:
+            raise reader.error(key, tr("falta la ruta del Maildir", "the Maildir path is missing"))
+        return Endpoint(scheme="maildir", path=path)
+
+    if not parts.hostname:
+        raise reader.error(key, tr("falta el servidor", "the server host is missing"))
+    if parts.scheme in ("imap", "smtp") and not is_loopback(parts.hostname):
+        raise reader.error(key, tr(
+            "«{s}://» envía la contraseña sin cifrar; solo se permite hacia 127.0.0.1. "
+            "Use {tls}", "'{s}://' sends the password in clear text and is allowed on "
+            "loopback only. Use {tls}",
+            s=parts.scheme, tls="imaps://" if parts.scheme == "imap" else "smtp+starttls:// o smtps://"))
+
+    default_ports = {"imaps": 993, "imap": 143, "smtps": 465, "smtp+starttls": 587, "smtp": 25}
+    try:
+        port = parts.port or default_ports[parts.scheme]
+    except ValueError as exc:
+        raise reader.error(key, tr("puerto no válido", "invalid port")) from exc
+
+    folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    return Endpoint(
+        scheme=parts.scheme, host=parts.hostname, port=port,
+        username=unquote(parts.username or ""), folder=folder,
+        password=reader.secret(),
+        tls_verify=reader.get("tls_verify", bool, True),
+        ca_file=reader.get("ca_file", str, ""),
+    )
+
+
+def _check_timezone(reader: _Reader, key: str, name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise reader.error(key, tr(
+            "zona horaria desconocida «{z}» (ejemplo: America/Mexico_City)",
+            "unknown time zone '{z}' (for example America/Mexico_City)", z=name)) from exc
+    return name
+
+
+def _check_time_of_day(reader: _Reader, key: str, value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise reader.error(key, tr("debe ser una hora HH:MM, por ejemplo 09:00",
+                                   "must be a time HH:MM, for example 09:00"))
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _read_units(document: dict, path: Path | None, timezone: str) -> tuple[Unit, ...]:
+    entries = document.get("units", [])
+    if not isinstance(entries, list):
+        raise _Reader({}, "units", path).error("", tr("use [[units]]", "use [[units]]"))
+
+    units = []
+    for index, entry in enumerate(entries, start=1):
+        reader = _Reader({"units": entry}, "units", path)
+        reader.section = f"units #{index}"
+        code = reader.get("code", str, "")
+        name = reader.get("name", str, "")
+        emergency = reader.get("emergency_service", str, "")
+        for key, value in (("code", code), ("name", name), ("emergency_service", emergency)):
+            if not value:
+                raise reader.error(key, tr("es obligatorio", "is required"))
+        altitude = reader.get("altitude_m", int, None)
+        units.append(Unit(
+            code=code, name=name, emergency_service=emergency,
+            address=reader.get("address", str, ""),
+            emergency_phone=reader.get("emergency_phone", str, ""),
+            timezone=_check_timezone(reader, "timezone", reader.get("timezone", str, timezone)),
+            altitude_m=altitude,
+            staff_email=reader.get("staff_email", str, ""),
+        ))
+
+    codes = [unit.code for unit in units]
+    duplicated = {code for code in codes if codes.count(code) > 1}
+    if duplicated:
+        raise _Reader({}, "units", path).error("code", tr(
+            "clave de unidad repetida: {c}", "duplicate unit code: {c}", c=", ".join(sorted(duplicated))))
+    return tuple(units)
+
+
+def default_state_dir() -> Path:
+    """Where the built-in default keeps its database and Maildir."""
+    base = os.environ.get("MAILTRIAGE_HOME") or Path.home() / ".local" / "share" / "mailtriage"
+    return Path(base)
+
+
+def build_config(document: dict, path: Path | None) -> Config:
+    """Validate a parsed TOML document into a Config."""
+    general = _Reader(document, "general", path)
+    language = general.get("language", str, os.environ.get("MAILTRIAGE_LANG", "es") or "es")
+    if language not in SUPPORTED_LANGUAGES:
+        raise general.error("language", tr("debe ser «es» o «en»", "must be 'es' or 'en'"))
+    log_level = general.get("log_level", str, "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise general.error("log_level", tr("debe ser uno de: {v}", "must be one of: {v}",
+                                            v=", ".join(LOG_LEVELS)))
+
+    state = default_state_dir()
+    database = _Reader(document, "database", path)
+    database_url = database.get("url", str, f"sqlite:///{state / 'mailtriage.db'}")
+    if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise database.error("url", tr(
+            "use sqlite:///RUTA o postgresql://…", "use sqlite:///PATH or postgresql://…"))
+
+    mailbox = _Reader(document, "mailbox", path)
+    mailbox_url = mailbox.get("url", str, f"maildir://{state / 'Maildir'}")
+    mailbox_endpoint = parse_endpoint(mailbox, "url", mailbox_url, MAILBOX_SCHEMES)
+
+    smtp = _Reader(document, "smtp", path)
+    smtp_url = smtp.get("url", str, f"maildir://{state / 'Enviados'}")
+    # The built-in default "sends" into a local Maildir, so the demo needs no SMTP server.
+    smtp_endpoint = parse_endpoint(smtp, "url", smtp_url, SMTP_SCHEMES + ("maildir",))
+
+    schedule = _Reader(document, "schedule", path)
+    timezone = _check_timezone(schedule, "timezone", schedule.get("timezone", str, DEFAULT_TIMEZONE))
+
+    triage = _Reader(document, "triage", path)
+    templates = _Reader(document, "templates", path)
+    security = _Reader(document, "security", path)
+
+    return Config(
+        path=path,
+        language=language,
+        log_level=log_level,
+        database_url=database_url,
+        mailbox=mailbox_endpoint,
+        processed_folder=mailbox.get("processed_folder", str, "Procesados"),
+        quarantine_folder=mailbox.get("quarantine_folder", str, "Cuarentena"),
+        max_message_bytes=mailbox.positive_int("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES),
+        smtp=smtp_endpoint,
+        sender=smtp.get("from", str, "Automonitoreo COVID-19 <automonitoreo@localhost>"),
+        max_replies_per_sender_per_hour=smtp.positive_int("max_replies_per_sender_per_hour", 5),
+        poll_seconds=schedule.positive_int("poll_seconds", 60),
+        questionnaire_time=_check_time_of_day(
+            schedule, "questionnaire_time", schedule.get("questionnaire_time", str, "09:00")),
+        timezone=timezone,
+        outbox_retry_seconds=schedule.positive_int("outbox_retry_seconds", 60),
+        nonreport_check_minutes=schedule.positive_int("nonreport_check_minutes", 60),
+        rules_file=triage.get("rules_file", str, ""),
+        templates_dir=templates.get("directory", str, ""),
+        secret_file=security.get("secret_file", str, str(state / "folio.key")),
+        units=_read_units(document, path, timezone),
+    )

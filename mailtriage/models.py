@@ -1,0 +1,245 @@
+"""Database models (peewee) and database setup.
+
+The database is the source of truth. Times are stored as UTC and read back
+as aware datetimes; JSON columns are plain text so SQLite and PostgreSQL
+store them alike.
+"""
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from peewee import (
+    BlobField, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField,
+    ForeignKeyField, IntegerField, Model, TextField,
+)
+from playhouse.db_url import connect
+
+database_proxy = DatabaseProxy()
+
+# SQLite waits this long for a lock held by another process (the CLI while
+# the daemon writes) before it reports "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class UTCDateTimeField(DateTimeField):
+    """An aware datetime stored as naive UTC text, returned aware in UTC."""
+
+    def db_value(self, value):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class JSONField(TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database_proxy
+
+
+class Unit(BaseModel):
+    """A medical unit, mirrored from the config's [[units]] at start-up."""
+
+    code = CharField(unique=True)
+    name = CharField()
+    timezone = CharField()
+
+
+class Patient(BaseModel):
+    unit = ForeignKeyField(Unit, backref="patients")
+    first_name = CharField()
+    last_name = CharField(default="")
+    email = CharField(index=True)
+    phone = CharField(default="")
+    alt_contact = CharField(default="")
+    social_security_number = CharField(null=True, index=True)
+    sex = CharField(default="")
+    birth_date = DateField()
+    onset_date = DateField(null=True)
+    pregnant = BooleanField(default=False)
+    delivery_date = DateField(null=True)
+    comorbidities = JSONField(default=list)
+    has_oximeter = BooleanField(default=False)
+    baseline_spo2 = IntegerField(null=True)
+    language = CharField(default="es")
+    enrolled_at = UTCDateTimeField()
+    enrolled_by = CharField(default="")
+    status = CharField(default="monitoring", index=True)  # monitoring | discharged
+    discharged_at = UTCDateTimeField(null=True)
+    discharge_reason = CharField(null=True)
+    discharged_by = CharField(null=True)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Issuance(BaseModel):
+    """One questionnaire sent to one patient on one local day, with its folio."""
+
+    patient = ForeignKeyField(Patient, backref="issuances")
+    local_date = DateField()
+    folio = CharField(max_length=8, unique=True)
+    message_id = CharField(unique=True)
+    kind = CharField(default="daily")  # daily | enrolment | on_demand
+    created_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+
+
+class MailboxState(BaseModel):
+    """What was seen of one mailbox folder: its UIDVALIDITY and the highest UID handled."""
+
+    mailbox = CharField(unique=True)
+    uidvalidity = IntegerField(null=True)
+    last_uid = IntegerField(default=0)
+    updated_at = UTCDateTimeField()
+
+
+class InboundMessage(BaseModel):
+    """A message read from the mailbox, whatever became of it."""
+
+    mailbox = CharField()
+    uidvalidity = IntegerField(null=True)
+    uid = CharField()  # an IMAP UID, or a Maildir key
+    message_id = CharField(null=True, index=True)
+    received_at = UTCDateTimeField()
+    size = IntegerField(default=0)
+    kind = CharField(null=True)  # answer | autoreply | bounce | unknown_sender | ... | oversize
+    outcome = CharField(default="pending")  # pending | reported | recorded | quarantined
+    attempts = IntegerField(default=0)
+    last_error = TextField(null=True)
+    folio = CharField(null=True)
+    patient = ForeignKeyField(Patient, null=True, backref="inbound_messages")
+    raw = BlobField(null=True)
+    handled_on_server = BooleanField(default=False)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("mailbox", "uidvalidity", "uid"), True),)
+
+
+class Report(BaseModel):
+    """One reply read and triaged."""
+
+    patient = ForeignKeyField(Patient, backref="reports")
+    issuance = ForeignKeyField(Issuance, null=True, backref="reports")
+    inbound = ForeignKeyField(InboundMessage, null=True, backref="reports")
+    first_of_day = ForeignKeyField("self", null=True, backref="later_reports")
+    received_at = UTCDateTimeField(index=True)
+    local_date = DateField()
+    matched_by = CharField(default="folio")
+    answers = JSONField(default=dict)
+    unanswered = JSONField(default=list)
+    unreadable = JSONField(default=dict)
+    color = CharField(index=True)  # verde | amarillo | rojo
+    priority = CharField(null=True)  # A | N for amarillo
+    hits = JSONField(default=list)
+    flags = JSONField(default=list)
+    blocks = JSONField(default=list)
+    ruleset_version = CharField(default="")
+    created_at = UTCDateTimeField()
+
+
+class OutboxMessage(BaseModel):
+    """An email waiting to be sent, or sent: replies, questionnaires, reminders, staff alerts."""
+
+    kind = CharField()  # reply | questionnaire | reminder | staff_alert | welcome
+    patient = ForeignKeyField(Patient, null=True, backref="outbox")
+    report = ForeignKeyField(Report, null=True, backref="outbox")
+    issuance = ForeignKeyField(Issuance, null=True, backref="outbox")
+    to_address = CharField()
+    subject = CharField()
+    message_id = CharField(unique=True)
+    in_reply_to = CharField(null=True)
+    references = TextField(null=True)
+    body_text = TextField()
+    body_html = TextField(null=True)
+    status = CharField(default="pending", index=True)  # pending | sent | failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField()
+    last_error = TextField(null=True)
+    created_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+
+
+class Call(BaseModel):
+    """A staff call to a patient, or a record confirming arrival at Urgencias."""
+
+    patient = ForeignKeyField(Patient, backref="calls")
+    report = ForeignKeyField(Report, null=True, backref="calls")
+    made_at = UTCDateTimeField()
+    outcome = CharField()
+    answered = BooleanField(default=False)
+    er_confirmed = BooleanField(default=False)
+    note = TextField(default="")
+    staff = CharField(default="")
+
+
+class Reminder(BaseModel):
+    patient = ForeignKeyField(Patient, backref="reminders")
+    sent_at = UTCDateTimeField()
+    outbox = ForeignKeyField(OutboxMessage, null=True)
+
+
+class AuditEvent(BaseModel):
+    """A staff or administrator action: who did what, when."""
+
+    at = UTCDateTimeField(index=True)
+    actor = CharField()
+    action = CharField()
+    patient = ForeignKeyField(Patient, null=True, backref="audit_events")
+    detail = JSONField(default=dict)
+
+
+class SchemaMigration(BaseModel):
+    name = CharField(unique=True)
+    applied_at = UTCDateTimeField()
+
+
+ALL_MODELS = (
+    Unit, Patient, Issuance, MailboxState, InboundMessage, Report, OutboxMessage,
+    Call, Reminder, AuditEvent, SchemaMigration,
+)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file owner-only before SQLite creates it with the umask's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def open_database(url: str, migrate: bool = True):
+    """Connect the models to the database at ``url`` and bring its schema up to date."""
+    if url.startswith("sqlite:///"):
+        _create_private_file(Path(url[len("sqlite:///"):]))
+        database = connect(url, pragmas={
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+            "synchronous": "normal",
+        })
+    else:
+        database = connect(url)
+
+    database_proxy.initialize(database)
+    database.connect(reuse_if_open=True)
+
+    if migrate:
+        from mailtriage.migrations import apply_migrations
+        apply_migrations(database)
+    return database
