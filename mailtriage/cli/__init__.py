@@ -18,9 +18,17 @@ COMMAND_MODULES = (
     ("mailtriage.cli.mailcmds", "poll"),
     ("mailtriage.cli.mailcmds", "run"),
     ("mailtriage.cli.parsecmd", "parse"),
-    ("mailtriage.cli.exportcmd", "export"),
     ("mailtriage.cli.rulescmd", "rules"),
     ("mailtriage.cli.rulescmd", "triage"),
+    ("mailtriage.cli.reprocesscmd", "reprocess"),
+    ("mailtriage.cli.callscmd", "calls"),
+    ("mailtriage.cli.exportcmd", "export"),
+    ("mailtriage.cli.auditcmd", "audit"),
+    ("mailtriage.cli.quarantinecmd", "quarantine"),
+    ("mailtriage.cli.ops", "check"),
+    ("mailtriage.cli.ops", "status"),
+    ("mailtriage.cli.ops", "backup"),
+    ("mailtriage.cli.ops", "retention"),
 )
 
 
