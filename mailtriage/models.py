@@ -168,6 +168,8 @@ class OutboxMessage(BaseModel):
     references = TextField(null=True)
     body_text = TextField()
     body_html = TextField(null=True)
+    # Further headers such as Reply-To, by name.
+    extra_headers = JSONField(default=dict)
     status = CharField(default="pending", index=True)  # pending | sent | failed
     attempts = IntegerField(default=0)
     next_attempt_at = UTCDateTimeField()
