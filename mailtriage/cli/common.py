@@ -9,7 +9,7 @@ import click
 from mailtriage import __version__
 from mailtriage.config import Config, find_config_path, load_config
 from mailtriage.errors import MailtriageError
-from mailtriage.i18n import set_language, tr
+from mailtriage.i18n import current_language, set_language, tr
 
 
 def configure_language_from_argv(argv: list[str]) -> None:
@@ -21,11 +21,14 @@ def configure_language_from_argv(argv: list[str]) -> None:
         elif argument.startswith("--config="):
             explicit = argument.split("=", 1)[1]
     try:
-        config = load_config(find_config_path(explicit))
+        set_language(load_config(find_config_path(explicit)).language)
     except MailtriageError:
         # The command itself reports the broken config with its message.
-        return
-    set_language(config.language)
+        pass
+
+    if current_language() == "es":
+        from mailtriage.cli.clickspanish import use_spanish_for_click
+        use_spanish_for_click()
 
 
 class App:
@@ -53,7 +56,9 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-@click.group(help=tr(
+@click.group(options_metavar=tr("[OPCIONES]", "[OPTIONS]"),
+             subcommand_metavar=tr("COMANDO [ARGUMENTOS]...", "COMMAND [ARGS]..."),
+             help=tr(
     "Automonitoreo de COVID-19 por correo electrónico: lee las respuestas de los pacientes, "
     "las clasifica en verde, amarillo o rojo y les contesta.",
     "COVID-19 self-monitoring by email: reads patients' replies, triages them green, "
@@ -63,7 +68,9 @@ pass_app = click.make_pass_decorator(App)
                       "TOML configuration file (or the MAILTRIAGE_CONFIG variable)."))
 @click.option("-v", "--verbose", is_flag=True,
               help=tr("Muestra también los mensajes de depuración.", "Also show debug messages."))
-@click.version_option(__version__, message="mailtriage %(version)s")
+@click.version_option(__version__, message="mailtriage %(version)s",
+                      help=tr("Muestra la versión y termina.", "Show the version and exit."))
+@click.help_option(help=tr("Muestra esta ayuda y termina.", "Show this message and exit."))
 @click.pass_context
 def root(context, config_path, verbose):
     context.obj = App(config_path)
