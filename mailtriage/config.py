@@ -26,6 +26,11 @@ DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 MAILBOX_SCHEMES = ("imaps", "imap", "maildir")
 SMTP_SCHEMES = ("smtps", "smtp+starttls", "smtp")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+
+# Raw messages and answers of a discharged patient are kept this many days;
+# a year lets staff review a case after discharge.
+DEFAULT_RETENTION_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class Config:
     templates_dir: str
     secret_file: str
     units: tuple[Unit, ...]
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    log_format: str = "text"
 
     def unit(self, code: str) -> Unit | None:
         return next((unit for unit in self.units if unit.code == code), None)
@@ -296,6 +303,10 @@ def build_config(document: dict, path: Path | None) -> Config:
     if log_level not in LOG_LEVELS:
         raise general.error("log_level", tr("debe ser uno de: {v}", "must be one of: {v}",
                                             v=", ".join(LOG_LEVELS)))
+    log_format = general.get("log_format", str, "text")
+    if log_format not in LOG_FORMATS:
+        raise general.error("log_format", tr("debe ser uno de: {v}", "must be one of: {v}",
+                                             v=", ".join(LOG_FORMATS)))
 
     state = default_state_dir()
     database = _Reader(document, "database", path)
@@ -319,6 +330,7 @@ def build_config(document: dict, path: Path | None) -> Config:
     triage = _Reader(document, "triage", path)
     templates = _Reader(document, "templates", path)
     security = _Reader(document, "security", path)
+    retention = _Reader(document, "retention", path)
 
     return Config(
         path=path,
@@ -342,4 +354,6 @@ def build_config(document: dict, path: Path | None) -> Config:
         templates_dir=templates.get("directory", str, ""),
         secret_file=security.get("secret_file", str, str(state / "folio.key")),
         units=_read_units(document, path, timezone),
+        retention_days=retention.positive_int("days", DEFAULT_RETENTION_DAYS),
+        log_format=log_format,
     )
