@@ -191,6 +191,28 @@ class Call(BaseModel):
     staff = CharField(default="")
 
 
+class CallListEntry(BaseModel):
+    """A patient waiting for a staff call, put on the call list by a report or a non-reporting rule.
+
+    Only a logged call closes an entry; a later report never does.
+    """
+
+    patient = ForeignKeyField(Patient, backref="call_entries")
+    report = ForeignKeyField(Report, null=True, backref="call_entries")
+    rule = CharField()  # report | N1 | N2 | N3 | N4
+    color = CharField()  # amarillo | rojo
+    priority = CharField()  # A | N
+    reasons = JSONField(default=list)
+    opened_at = UTCDateTimeField(index=True)
+    attempts = IntegerField(default=0)  # unanswered calls logged while open
+    closed_at = UTCDateTimeField(null=True, index=True)
+    closing_call = ForeignKeyField(Call, null=True, backref="closed_entries")
+    closed_because = CharField(null=True)  # call | discharge
+
+    class Meta:
+        indexes = ((("report", "rule"), True),)
+
+
 class Reminder(BaseModel):
     patient = ForeignKeyField(Patient, backref="reminders")
     sent_at = UTCDateTimeField()
@@ -214,7 +236,7 @@ class SchemaMigration(BaseModel):
 
 ALL_MODELS = (
     Unit, Patient, Issuance, MailboxState, InboundMessage, Report, OutboxMessage,
-    Call, Reminder, AuditEvent, SchemaMigration,
+    Call, CallListEntry, Reminder, AuditEvent, SchemaMigration,
 )
 
 

@@ -1,0 +1,68 @@
+"""Alerts to a unit's staff when a patient needs attention now.
+
+The alert travels by ordinary email, so it carries no health data: it names
+the patient id, the unit and the command that shows the report, and staff
+read the rest in the CLI.
+"""
+
+import logging
+from email.utils import parseaddr
+
+from mailtriage import clock
+from mailtriage.i18n import tr
+from mailtriage.models import OutboxMessage, Report
+
+log = logging.getLogger("mailtriage.alerts")
+
+STAFF_ALERT = "staff_alert"
+
+
+def alert_message_id(report: Report, sender: str) -> str:
+    """Return the stable Message-ID of a report's alert, so a second call finds the first alert."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<staff-alert-{report.id}@{domain}>"
+
+
+def enqueue_staff_alert(report: Report, config) -> OutboxMessage | None:
+    """Queue the email that alerts the unit's staff that a patient needs attention.
+
+    Returns the outbox row, the existing one when the report was already
+    alerted, or None when the unit has no ``staff_email`` configured.
+    """
+    patient = report.patient
+    unit = config.unit(patient.unit.code)
+    if unit is None or not unit.staff_email:
+        log.warning("report %s: unit %s has no staff_email; no staff alert queued",
+                    report.id, patient.unit.code)
+        return None
+
+    message_id = alert_message_id(report, config.sender)
+    existing = OutboxMessage.get_or_none(OutboxMessage.message_id == message_id)
+    if existing is not None:
+        return existing
+
+    now = clock.now()
+    message = OutboxMessage.create(
+        kind=STAFF_ALERT, patient=patient, report=report, to_address=unit.staff_email,
+        subject=tr("Atención requerida: paciente {id} ({unidad})",
+                   "Attention needed: patient {id} ({unidad})", id=patient.id, unidad=unit.code),
+        message_id=message_id, body_text=alert_body(patient.id, report.id, unit),
+        next_attempt_at=now, created_at=now)
+    log.info("report %s: staff alert queued as %s", report.id, message_id)
+    return message
+
+
+def alert_body(patient_id: int, report_id: int, unit) -> str:
+    """Return the alert's text: where to look, and nothing about the patient's health."""
+    return tr(
+        "Un paciente de {nombre_unidad} ({unidad}) necesita atención del personal de salud.\n\n"
+        "Paciente: {paciente}\nReporte: {reporte}\n\n"
+        "Consulte el reporte y la lista de llamadas con:\n"
+        "  mailtriage patients show {paciente}\n  mailtriage calls list\n\n"
+        "Este aviso no incluye datos de salud a propósito.\n",
+        "A patient of {nombre_unidad} ({unidad}) needs the attention of the health staff.\n\n"
+        "Patient: {paciente}\nReport: {reporte}\n\n"
+        "See the report and the call list with:\n"
+        "  mailtriage patients show {paciente}\n  mailtriage calls list\n\n"
+        "This notice carries no health data on purpose.\n",
+        nombre_unidad=unit.name, unidad=unit.code, paciente=patient_id, reporte=report_id)

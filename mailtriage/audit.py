@@ -1,0 +1,46 @@
+"""The audit trail of staff actions: who enrolled, edited, called, discharged, exported or imported.
+
+Details hold ids, counts and field names only, never the values of health
+data or contact details, so the trail can be shown to any administrator.
+"""
+
+import getpass
+import os
+from datetime import datetime
+
+from mailtriage import clock
+from mailtriage.models import AuditEvent, Patient
+
+ENROL = "enrol"
+EDIT = "edit"
+CALL = "call"
+DISCHARGE = "discharge"
+EXPORT = "export"
+IMPORT = "import"
+
+
+def current_actor(staff: str | None = None) -> str:
+    """Return the staff name given on the command line, else the operating-system user."""
+    if staff:
+        return staff.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        # A container may run under a uid with no passwd entry.
+        return f"uid:{os.getuid()}"
+
+
+def record(actor: str, action: str, patient: Patient | int | None = None, **detail) -> AuditEvent:
+    """Store one audit event at the clock's current time and return it."""
+    return AuditEvent.create(
+        at=clock.now(), actor=actor, action=action, patient=patient, detail=detail)
+
+
+def list_events(patient_id: int | None = None, since: datetime | None = None) -> list[AuditEvent]:
+    """Return audit events oldest first, optionally of one patient and from a moment on."""
+    query = AuditEvent.select().order_by(AuditEvent.at, AuditEvent.id)
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient == patient_id)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    return list(query)

@@ -1,0 +1,314 @@
+"""Enrolment: validate a patient's profile and put the patient under monitoring.
+
+Validation collects every problem of a profile at once, so the CLI and the
+list import can show a nurse all that is wrong with one row. Enrolment
+stores the patient and sends the first questionnaire in the same step.
+"""
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from mailtriage import audit, clock
+from mailtriage.errors import MailtriageError
+from mailtriage.i18n import tr
+from mailtriage.models import Patient, Unit, database_proxy
+
+log = logging.getLogger("mailtriage.enrolment")
+
+COMORBIDITIES = (
+    "diabetes", "hypertension", "obesity", "copd", "asthma", "cardiovascular", "ckd",
+    "immunosuppression", "liver_disease", "neuro_cerebrovascular", "smoking", "other_comorbidity",
+)
+
+# Spanish names staff type, after accents are removed and spaces become underscores.
+SPANISH_COMORBIDITIES = {
+    "hipertension": "hypertension", "hipertension_arterial": "hypertension", "has": "hypertension",
+    "obesidad": "obesity",
+    "epoc": "copd",
+    "asma": "asthma",
+    "cardiopatia": "cardiovascular", "enfermedad_cardiovascular": "cardiovascular",
+    "erc": "ckd", "enfermedad_renal_cronica": "ckd", "insuficiencia_renal": "ckd",
+    "inmunosupresion": "immunosuppression", "vih": "immunosuppression",
+    "hepatopatia": "liver_disease", "enfermedad_hepatica": "liver_disease",
+    "enfermedad_cerebrovascular": "neuro_cerebrovascular", "neurologica": "neuro_cerebrovascular",
+    "tabaquismo": "smoking",
+    "otra": "other_comorbidity", "otra_comorbilidad": "other_comorbidity",
+}
+
+SEXES = {"f": "F", "femenino": "F", "mujer": "F", "female": "F",
+         "m": "M", "masculino": "M", "hombre": "M", "male": "M"}
+YES = {"si", "s", "yes", "y", "true", "1", "x"}
+NO = {"no", "n", "false", "0", ""}
+
+# A Mexican NSS (número de seguridad social) has 11 digits.
+NSS_PATTERN = re.compile(r"^\d{11}$")
+# A practical check, not RFC 5322: one @, no spaces, a dot in the domain.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Mexican numbers have ten digits, and more with the +52 country code.
+MIN_PHONE_DIGITS = 10
+MAX_AGE_YEARS = 120
+BASELINE_SPO2_RANGE = (50, 100)
+
+
+class EnrolmentError(MailtriageError):
+    """An enrolment that failed validation or duplicates a patient, with every reason in ``problems``."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Profile:
+    """A validated enrolment profile, ready to store."""
+
+    first_name: str
+    last_name: str
+    birth_date: date
+    sex: str
+    email: str
+    phone: str
+    unit_code: str
+    onset_date: date | None = None
+    pregnant: bool = False
+    delivery_date: date | None = None
+    comorbidities: list[str] = field(default_factory=list)
+    alt_contact: str = ""
+    has_oximeter: bool = False
+    baseline_spo2: int | None = None
+    social_security_number: str | None = None
+    language: str = "es"
+
+
+def _plain(text: str) -> str:
+    """Lowercase ``text`` without accents, with spaces and dashes as underscores."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return re.sub(r"[\s\-]+", "_", stripped)
+
+
+def parse_date(value, label: str, problems: list[str]) -> date | None:
+    """Read an ISO (2026-12-04) or Mexican (04/12/2026) date, and record a problem when invalid."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+
+    text = str(value).strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    problems.append(tr("{campo}: fecha no válida «{v}» (use AAAA-MM-DD o DD/MM/AAAA)",
+                       "{campo}: invalid date '{v}' (use YYYY-MM-DD or DD/MM/YYYY)",
+                       campo=label, v=text))
+    return None
+
+
+def parse_flag(value, label: str, problems: list[str]) -> bool:
+    """Read sí/no, yes/no, true/false, 1/0 or a spreadsheet boolean."""
+    if isinstance(value, bool):
+        return value
+    text = _plain(str(value if value is not None else ""))
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    problems.append(tr("{campo}: use sí o no, no «{v}»", "{campo}: use yes or no, not '{v}'",
+                       campo=label, v=value))
+    return False
+
+
+def parse_comorbidities(value, problems: list[str]) -> list[str]:
+    """Read a comma-separated list of comorbidity flags, English or Spanish."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    flags = []
+    for item in items:
+        name = _plain(str(item))
+        if not name or name in ("ninguna", "none"):
+            continue
+        flag = name if name in COMORBIDITIES else SPANISH_COMORBIDITIES.get(name)
+        if flag is None:
+            problems.append(tr("comorbilidad desconocida «{v}» (válidas: {ok})",
+                               "unknown comorbidity '{v}' (valid: {ok})",
+                               v=str(item).strip(), ok=", ".join(COMORBIDITIES)))
+        elif flag not in flags:
+            flags.append(flag)
+    return flags
+
+
+def _text(raw: dict, key: str) -> str:
+    value = raw.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _check_names_and_contact(raw: dict, problems: list[str]) -> dict:
+    values = {key: _text(raw, key) for key in ("first_name", "last_name", "phone", "alt_contact")}
+    if not values["first_name"]:
+        problems.append(tr("falta el nombre", "the first name is missing"))
+    if not values["last_name"]:
+        problems.append(tr("faltan los apellidos", "the last name is missing"))
+
+    email = _text(raw, "email").lower()
+    if not EMAIL_PATTERN.match(email):
+        problems.append(tr("correo electrónico no válido «{v}»", "invalid email address '{v}'",
+                           v=email))
+    values["email"] = email
+
+    digits = re.sub(r"\D", "", values["phone"])
+    if len(digits) < MIN_PHONE_DIGITS:
+        problems.append(tr("teléfono no válido «{v}» (al menos 10 dígitos)",
+                           "invalid phone number '{v}' (at least 10 digits)", v=values["phone"]))
+    return values
+
+
+def _check_sex_and_dates(raw: dict, today: date, problems: list[str]) -> dict:
+    sex = SEXES.get(_plain(_text(raw, "sex")))
+    if sex is None:
+        problems.append(tr("sexo no válido «{v}» (use F o M)", "invalid sex '{v}' (use F or M)",
+                           v=_text(raw, "sex")))
+
+    birth = parse_date(raw.get("birth_date"), tr("fecha de nacimiento", "birth date"), problems)
+    if birth is None and not raw.get("birth_date"):
+        problems.append(tr("falta la fecha de nacimiento", "the birth date is missing"))
+    elif birth and not (0 <= (today - birth).days <= MAX_AGE_YEARS * 366):
+        problems.append(tr("fecha de nacimiento fuera de rango: {v}",
+                           "birth date out of range: {v}", v=birth.isoformat()))
+
+    onset = parse_date(raw.get("onset_date"), tr("inicio de síntomas", "symptom onset"), problems)
+    if onset and (onset > today or (birth and onset < birth)):
+        problems.append(tr("inicio de síntomas fuera de rango: {v}",
+                           "symptom onset out of range: {v}", v=onset.isoformat()))
+    return {"sex": sex or "", "birth_date": birth, "onset_date": onset}
+
+
+def _check_pregnancy(raw: dict, sex: str, today: date, problems: list[str]) -> dict:
+    pregnant = parse_flag(raw.get("pregnant"), tr("embarazo", "pregnant"), problems)
+    delivery = parse_date(raw.get("delivery_date"), tr("fecha de parto", "delivery date"), problems)
+    if (pregnant or delivery) and sex == "M":
+        problems.append(tr("embarazo o parto registrado con sexo M",
+                           "pregnancy or delivery recorded for sex M"))
+    if delivery and delivery > today:
+        problems.append(tr("la fecha de parto no puede ser futura: {v}",
+                           "the delivery date cannot be in the future: {v}", v=delivery.isoformat()))
+    return {"pregnant": pregnant, "delivery_date": delivery}
+
+
+def _check_clinical(raw: dict, problems: list[str]) -> dict:
+    baseline = None
+    text = _text(raw, "baseline_spo2")
+    if text:
+        try:
+            baseline = int(float(text)) if float(text).is_integer() else None
+        except ValueError:
+            baseline = None
+        low, high = BASELINE_SPO2_RANGE
+        if baseline is None or not low <= baseline <= high:
+            problems.append(tr("SpO2 basal no válida «{v}» (número entero de 50 a 100)",
+                               "invalid baseline SpO2 '{v}' (a whole number from 50 to 100)", v=text))
+            baseline = None
+
+    return {
+        "comorbidities": parse_comorbidities(raw.get("comorbidities"), problems),
+        "has_oximeter": parse_flag(raw.get("has_oximeter"), tr("tiene oxímetro", "has oximeter"),
+                                   problems),
+        "baseline_spo2": baseline,
+    }
+
+
+def _check_unit_and_ids(raw: dict, config, problems: list[str]) -> dict:
+    unit_code = _text(raw, "unit")
+    if config.unit(unit_code) is None:
+        problems.append(tr("unidad desconocida «{v}» (configuradas: {ok})",
+                           "unknown unit '{v}' (configured: {ok})", v=unit_code,
+                           ok=", ".join(unit.code for unit in config.units) or "-"))
+
+    nss = re.sub(r"[\s\-]", "", _text(raw, "social_security_number")) or None
+    if nss and not NSS_PATTERN.match(nss):
+        problems.append(tr("NSS no válido «{v}» (11 dígitos)", "invalid NSS '{v}' (11 digits)", v=nss))
+
+    language = _text(raw, "language") or config.language
+    if language not in ("es", "en"):
+        problems.append(tr("idioma no válido «{v}» (es o en)", "invalid language '{v}' (es or en)",
+                           v=language))
+    return {"unit_code": unit_code, "social_security_number": nss, "language": language}
+
+
+def validate_profile(raw: dict, config, today: date | None = None) -> Profile:
+    """Check every field of an enrolment and return the profile, or raise EnrolmentError with all problems.
+
+    ``raw`` maps field names (as in Profile, with ``unit`` for the unit code)
+    to text typed by staff or cells read from a spreadsheet.
+    """
+    today = today or clock.now().date()
+    problems: list[str] = []
+
+    values = _check_names_and_contact(raw, problems)
+    values.update(_check_sex_and_dates(raw, today, problems))
+    values.update(_check_pregnancy(raw, values["sex"], today, problems))
+    values.update(_check_clinical(raw, problems))
+    values.update(_check_unit_and_ids(raw, config, problems))
+
+    if problems:
+        raise EnrolmentError(problems)
+    return Profile(**values)
+
+
+def find_duplicate(profile: Profile, exclude_id: int | None = None) -> str | None:
+    """Return why ``profile`` duplicates a patient under monitoring, or None."""
+    monitored = Patient.select().where(Patient.status == "monitoring")
+    if exclude_id is not None:
+        monitored = monitored.where(Patient.id != exclude_id)
+
+    if profile.social_security_number:
+        same = monitored.where(Patient.social_security_number == profile.social_security_number).first()
+        if same:
+            return tr("ya hay un paciente en seguimiento con ese NSS (paciente {id})",
+                      "a patient under monitoring already has that NSS (patient {id})", id=same.id)
+
+    same = monitored.where(Patient.email == profile.email).first()
+    if same:
+        return tr("ya hay un paciente en seguimiento con ese correo (paciente {id})",
+                  "a patient under monitoring already has that email address (patient {id})",
+                  id=same.id)
+    return None
+
+
+def profile_fields(profile: Profile) -> dict:
+    """Return the Patient columns of a profile."""
+    fields = dict(profile.__dict__)
+    fields["unit"] = Unit.get(Unit.code == fields.pop("unit_code"))
+    return fields
+
+
+def enrol_patient(profile: Profile, config, actor: str) -> Patient:
+    """Store the patient, record the audit event and send the welcome and first questionnaire.
+
+    All of it happens in one transaction, so a failure leaves no half-enrolled patient.
+    """
+    with database_proxy.atomic():
+        duplicate = find_duplicate(profile)
+        if duplicate:
+            raise EnrolmentError([duplicate])
+
+        patient = Patient.create(enrolled_at=clock.now(), enrolled_by=actor,
+                                 status="monitoring", **profile_fields(profile))
+        audit.record(actor, audit.ENROL, patient, unit=profile.unit_code)
+        send_first_questionnaire(patient, config)
+
+    log.info("patient %s enrolled in unit %s", patient.id, profile.unit_code)
+    return patient
+
+
+def send_first_questionnaire(patient: Patient, config) -> None:
+    """Queue the welcome and the first questionnaire through the questionnaire module."""
+    from mailtriage.questionnaires import issue_questionnaire
+
+    unit = config.unit(patient.unit.code)
+    issue_questionnaire(patient, unit, config, kind="enrolment")
