@@ -234,9 +234,17 @@ class SchemaMigration(BaseModel):
     applied_at = UTCDateTimeField()
 
 
+class DaemonState(BaseModel):
+    """The heartbeat of one daemon (by host name): when it last polled and what it found."""
+
+    host = CharField(unique=True)
+    last_poll_at = UTCDateTimeField()
+    last_poll_summary = JSONField(default=dict)
+
+
 ALL_MODELS = (
     Unit, Patient, Issuance, MailboxState, InboundMessage, Report, OutboxMessage,
-    Call, CallListEntry, Reminder, AuditEvent, SchemaMigration,
+    Call, CallListEntry, Reminder, AuditEvent, SchemaMigration, DaemonState,
 )
 
 
