@@ -115,6 +115,8 @@ class PatientProfile:
     baseline_spo2: int | None = None
     has_oximeter: bool = False
     unit_timezone: str = "America/Mazatlan"
+    # Whole months of age; None lets triage estimate it from years and days.
+    age_months: int | None = None
 
 
 @dataclass(frozen=True)
