@@ -83,7 +83,7 @@ class Profile:
     language: str = "es"
 
 
-def _plain(text: str) -> str:
+def plain_key(text: str) -> str:
     """Lowercase ``text`` without accents, with spaces and dashes as underscores."""
     decomposed = unicodedata.normalize("NFKD", text.strip().lower())
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
@@ -115,7 +115,7 @@ def parse_flag(value, label: str, problems: list[str]) -> bool:
     """Read sí/no, yes/no, true/false, 1/0 or a spreadsheet boolean."""
     if isinstance(value, bool):
         return value
-    text = _plain(str(value if value is not None else ""))
+    text = plain_key(str(value if value is not None else ""))
     if text in YES:
         return True
     if text in NO:
@@ -130,7 +130,7 @@ def parse_comorbidities(value, problems: list[str]) -> list[str]:
     items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
     flags = []
     for item in items:
-        name = _plain(str(item))
+        name = plain_key(str(item))
         if not name or name in ("ninguna", "none"):
             continue
         flag = name if name in COMORBIDITIES else SPANISH_COMORBIDITIES.get(name)
@@ -169,7 +169,7 @@ def _check_names_and_contact(raw: dict, problems: list[str]) -> dict:
 
 
 def _check_sex_and_dates(raw: dict, today: date, problems: list[str]) -> dict:
-    sex = SEXES.get(_plain(_text(raw, "sex")))
+    sex = SEXES.get(plain_key(_text(raw, "sex")))
     if sex is None:
         problems.append(tr("sexo no válido «{v}» (use F o M)", "invalid sex '{v}' (use F or M)",
                            v=_text(raw, "sex")))
@@ -312,3 +312,34 @@ def send_first_questionnaire(patient: Patient, config) -> None:
 
     unit = config.unit(patient.unit.code)
     issue_questionnaire(patient, unit, config, kind="enrolment")
+
+
+def current_fields(patient: Patient) -> dict:
+    """Return a patient's stored profile in the form validate_profile reads."""
+    fields = {name: getattr(patient, name) for name in Profile.__dataclass_fields__ if name != "unit_code"}
+    fields["unit"] = patient.unit.code
+    fields["social_security_number"] = patient.social_security_number or ""
+    return fields
+
+
+def edit_patient(patient: Patient, changes: dict, config, actor: str) -> list[str]:
+    """Validate the profile with ``changes`` applied, store it and return the names of changed fields.
+
+    The audit event names the changed fields only, not their old or new values.
+    """
+    merged = current_fields(patient) | changes
+    profile = validate_profile(merged, config)
+    new_values = profile_fields(profile)
+    changed = [name for name, value in new_values.items() if getattr(patient, name) != value]
+    if not changed:
+        return []
+
+    with database_proxy.atomic():
+        duplicate = find_duplicate(profile, exclude_id=patient.id)
+        if duplicate:
+            raise EnrolmentError([duplicate])
+        for name in changed:
+            setattr(patient, name, new_values[name])
+        patient.save()
+        audit.record(actor, audit.EDIT, patient, fields=sorted(changed))
+    return changed

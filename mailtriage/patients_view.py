@@ -54,3 +54,44 @@ def patient_rows(patients: list[Patient]) -> list[tuple]:
             local_time(report.received_at if report else None, patient.unit.timezone),
         ))
     return rows
+
+
+def answers_text(report: Report) -> str:
+    """Return a report's answers as key=value pairs, with unreadable ones marked."""
+    parts = [f"{key}={value}" for key, value in sorted((report.answers or {}).items())]
+    for key, value in sorted((report.unreadable or {}).items()):
+        raw = value.get("raw", "") if isinstance(value, dict) else value
+        parts.append(tr("{k}=ilegible «{r}»", "{k}=unreadable '{r}'", k=key, r=raw))
+    return ", ".join(parts) or "-"
+
+
+def report_event(report: Report, timezone_name: str) -> tuple:
+    from mailtriage.calls import hit_reasons
+
+    priority = tr(" prioridad {p}", " priority {p}", p=report.priority) if report.priority else ""
+    lines = [tr("Reporte {id}: {color}{p}", "Report {id}: {color}{p}",
+                id=report.id, color=color_name(report.color).upper(), p=priority),
+             tr("  respuestas: {a}", "  answers: {a}", a=answers_text(report))]
+    lines += [tr("  motivo: {r}", "  reason: {r}", r=reason) for reason in hit_reasons(report)]
+    return report.received_at, "\n".join(lines)
+
+
+def timeline(patient: Patient) -> list[tuple[str, str]]:
+    """Return the patient's events oldest first, as (local time, text) pairs."""
+    from mailtriage.models import Call, Reminder
+
+    zone = patient.unit.timezone
+    events = [(patient.enrolled_at, tr("Registro por {s}", "Enrolled by {s}", s=patient.enrolled_by or "-"))]
+    events += [report_event(report, zone) for report in patient.reports]
+    events += [(call.made_at, tr("Llamada {id} por {s}: {o}. {n}", "Call {id} by {s}: {o}. {n}",
+                                 id=call.id, s=call.staff or "-", o=call.outcome, n=call.note).strip())
+               for call in Call.select().where(Call.patient == patient)]
+    events += [(reminder.sent_at, tr("Recordatorio enviado", "Reminder sent"))
+               for reminder in Reminder.select().where(Reminder.patient == patient)]
+    if patient.discharged_at:
+        events.append((patient.discharged_at, tr(
+            "Alta médica ({r}) por {s}", "Discharged ({r}) by {s}",
+            r=patient.discharge_reason, s=patient.discharged_by or "-")))
+
+    events.sort(key=lambda event: event[0])
+    return [(local_time(moment, zone), text) for moment, text in events]

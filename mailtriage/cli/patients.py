@@ -1,5 +1,8 @@
 """`mailtriage patients`: enrol, list, show, import, edit and discharge patients."""
 
+import sys
+from pathlib import Path
+
 import click
 
 from mailtriage.cli.common import pass_app
@@ -115,3 +118,147 @@ def format_table(rows: list[tuple]) -> str:
     lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
              for row in rows]
     return "\n".join(lines)
+
+
+def load_patient(patient_id: int):
+    from mailtriage.errors import NotFoundError
+    from mailtriage.models import Patient
+
+    patient = Patient.get_or_none(Patient.id == patient_id)
+    if patient is None:
+        raise NotFoundError(tr("no existe el paciente {id}; vea «mailtriage patients list»",
+                               "patient {id} not found; see 'mailtriage patients list'", id=patient_id))
+    return patient
+
+
+def profile_lines(patient) -> list[str]:
+    from mailtriage.patients_view import status_name
+
+    return [
+        tr("Paciente {id}: {n}", "Patient {id}: {n}", id=patient.id, n=patient.full_name),
+        tr("Unidad: {u}   Estado: {s}", "Unit: {u}   Status: {s}",
+           u=patient.unit.code, s=status_name(patient.status)),
+        tr("Nacimiento: {b}   Sexo: {x}   Inicio de síntomas: {o}",
+           "Born: {b}   Sex: {x}   Symptom onset: {o}",
+           b=patient.birth_date, x=patient.sex, o=patient.onset_date or "-"),
+        tr("Correo: {e}   Teléfono: {t}   Contacto alterno: {a}",
+           "Email: {e}   Phone: {t}   Alternative contact: {a}",
+           e=patient.email, t=patient.phone, a=patient.alt_contact or "-"),
+        tr("Comorbilidades: {c}   Oxímetro: {o}   SpO2 basal: {b}",
+           "Comorbidities: {c}   Oximeter: {o}   Baseline SpO2: {b}",
+           c=", ".join(patient.comorbidities) or "-", o=tr("sí", "yes") if patient.has_oximeter else "no",
+           b=patient.baseline_spo2 or "-"),
+    ]
+
+
+@patients.command(help=tr(
+    "Muestra el perfil y la historia del paciente ID: reportes con su semáforo, respuestas y "
+    "motivos, llamadas y notas, de la más antigua a la más reciente.\n\n"
+    "Ejemplo: mailtriage patients show 12",
+    "Show patient ID's profile and history: reports with their color, answers and reasons, "
+    "calls and notes, oldest first.\n\nExample: mailtriage patients show 12"))
+@click.argument("patient_id", metavar="ID", type=int)
+@pass_app
+def show(app, patient_id):
+    from mailtriage.patients_view import timeline
+
+    app.database
+    patient = load_patient(patient_id)
+    click.echo("\n".join(profile_lines(patient)))
+    click.echo("")
+    for moment, text in timeline(patient):
+        click.echo(f"{moment}  {text}")
+
+
+@patients.command(help=tr(
+    "Corrige datos del paciente ID; solo cambian los campos indicados. Un campo opcional se "
+    "borra con un valor vacío, p. ej. --onset-date \"\".\n\n"
+    "Ejemplo: mailtriage patients edit 12 --phone 6127654321",
+    "Correct patient ID's data; only the given fields change. An optional field is cleared "
+    "with an empty value, e.g. --onset-date \"\".\n\nExample: mailtriage patients edit 12 --phone 6127654321"))
+@click.argument("patient_id", metavar="ID", type=int)
+@profile_options
+@staff_option
+@pass_app
+def edit(app, patient_id, staff, **options):
+    from mailtriage.audit import current_actor
+    from mailtriage.enrolment import edit_patient
+
+    app.database
+    patient = load_patient(patient_id)
+    changed = edit_patient(patient, options_to_fields(options), app.config, current_actor(staff))
+    if not changed:
+        click.echo(tr("Sin cambios.", "No changes."))
+        return
+    click.echo(tr("Paciente {id} actualizado: {f}.", "Patient {id} updated: {f}.",
+                  id=patient.id, f=", ".join(sorted(changed))))
+
+
+@patients.command(help=tr(
+    "Registra el alta médica del paciente ID y detiene los cuestionarios. Se rechaza mientras "
+    "haya llamadas pendientes en la lista, salvo con --force.\n\n"
+    "Ejemplo: mailtriage patients discharge 12 --reason recuperado --staff \"Dra. Ruiz\"",
+    "Record patient ID's medical discharge and stop the questionnaires. Rejected while calls "
+    "are pending on the call list, unless --force.\n\n"
+    "Example: mailtriage patients discharge 12 --reason recovered --staff \"Dr. Ruiz\""))
+@click.argument("patient_id", metavar="ID", type=int)
+@click.option("--reason", required=True, metavar=tr("MOTIVO", "REASON"),
+              help=tr("Motivo: recuperado, hospitalizado, referido, rechazo o defuncion "
+                      "(o en inglés: recovered, hospitalised, referred, declined, deceased).",
+                      "Reason: recovered, hospitalised, referred, declined or deceased "
+                      "(or in Spanish: recuperado, hospitalizado, referido, rechazo, defuncion)."))
+@click.option("--force", is_flag=True,
+              help=tr("Da de alta aunque haya llamadas pendientes (las cierra).",
+                      "Discharge even with pending calls (closes them)."))
+@staff_option
+@pass_app
+def discharge(app, patient_id, reason, force, staff):
+    from mailtriage.audit import current_actor
+    from mailtriage.discharge import discharge_patient
+
+    app.database
+    patient = discharge_patient(patient_id, reason, current_actor(staff), force=force)
+    click.echo(tr("Paciente {id} dado de alta ({r}); ya no recibirá cuestionarios.",
+                  "Patient {id} discharged ({r}); no more questionnaires will be sent.",
+                  id=patient.id, r=patient.discharge_reason))
+
+
+@patients.command("import", help=tr(
+    "Registra la lista de pacientes de un archivo CSV o XLSX (una fila por paciente, con "
+    "encabezados como nombre, apellidos, fecha_nacimiento, sexo, unidad, correo, telefono). "
+    "Primero se revisan todas las filas; si alguna no es válida no se registra nada, salvo "
+    "con --skip-invalid.\n\nEjemplo: mailtriage patients import lista-2026-12-04.xlsx",
+    "Enrol the patients listed in a CSV or XLSX file (one row per patient, with headers such "
+    "as first_name, last_name, birth_date, sex, unit, email, phone). Every row is checked "
+    "first; if any is invalid nothing is enrolled, unless --skip-invalid.\n\n"
+    "Example: mailtriage patients import list-2026-12-04.xlsx"))
+@click.argument("file", metavar=tr("ARCHIVO", "FILE"),
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True,
+              help=tr("Registra las filas válidas y omite las demás.",
+                      "Enrol the valid rows and leave out the others."))
+@staff_option
+@pass_app
+def import_patients(app, file, skip_invalid, staff):
+    from mailtriage.audit import current_actor
+    from mailtriage.patients_import import ImportFileError, plan_import, run_import
+
+    app.database
+    plan = plan_import(file, app.config)
+    for line, reason in plan.invalid:
+        click.echo(tr("Línea {n}: {r}", "Line {n}: {r}", n=line, r=reason), err=True)
+    if plan.invalid and not skip_invalid:
+        raise ImportFileError(tr(
+            "{f}: {n} fila(s) no válida(s); no se registró ningún paciente. Corrija el archivo o "
+            "use --skip-invalid", "{f}: {n} invalid row(s); no patient was enrolled. Fix the file "
+            "or use --skip-invalid", f=file.name, n=len(plan.invalid)))
+
+    actor = current_actor(staff)
+    if sys.stderr.isatty():
+        with click.progressbar(length=len(plan.valid), label=tr("Registrando", "Enrolling"),
+                               file=sys.stderr) as bar:
+            ids = run_import(plan, app.config, actor, file.name, progress=bar.update)
+    else:
+        ids = run_import(plan, app.config, actor, file.name)
+    click.echo(tr("{n} paciente(s) registrado(s); {s} fila(s) omitida(s).",
+                  "{n} patient(s) enrolled; {s} row(s) left out.", n=len(ids), s=len(plan.invalid)))

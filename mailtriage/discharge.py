@@ -1,0 +1,78 @@
+"""Medical discharge: the only way monitoring ends.
+
+A physician records it; silence, unanswered calls or green reports never
+discharge a patient by themselves.
+"""
+
+import logging
+
+from mailtriage import audit, clock
+from mailtriage.calls import close_for_discharge, open_entries
+from mailtriage.errors import MailtriageError, NotFoundError
+from mailtriage.i18n import tr
+from mailtriage.models import Patient, database_proxy
+
+log = logging.getLogger("mailtriage.discharge")
+
+# Stored reason codes with the English names also accepted on input.
+REASONS = {
+    "recuperado": "recovered",
+    "hospitalizado": "hospitalised",
+    "referido": "referred",
+    "rechazo": "declined",
+    "defuncion": "deceased",
+}
+ENGLISH_ALIASES = {"hospitalized": "hospitalizado"} | {
+    english: spanish for spanish, english in REASONS.items()}
+REASON_NAMES = tuple(REASONS) + tuple(ENGLISH_ALIASES)
+
+
+class DischargeError(MailtriageError):
+    """A discharge cannot be recorded as given."""
+
+
+def find_reason(name: str) -> str:
+    """Return the stored reason code for a Spanish or English reason name."""
+    requested = name.strip().lower().replace("ó", "o")
+    if requested in REASONS:
+        return requested
+    if requested in ENGLISH_ALIASES:
+        return ENGLISH_ALIASES[requested]
+    raise DischargeError(tr("motivo de alta no válido «{v}»; use uno de: {ok}",
+                            "invalid discharge reason '{v}'; use one of: {ok}",
+                            v=name, ok=", ".join(REASON_NAMES)))
+
+
+def discharge_patient(patient_id: int, reason_name: str, staff: str, force: bool = False) -> Patient:
+    """Record the discharge, which stops questionnaires and closes the patient's call-list entries.
+
+    Raises DischargeError while a yellow or red call is open, unless ``force``.
+    """
+    reason = find_reason(reason_name)
+    with database_proxy.atomic():
+        patient = Patient.get_or_none(Patient.id == patient_id)
+        if patient is None:
+            raise NotFoundError(tr("no existe el paciente {id}", "patient {id} not found", id=patient_id))
+        if patient.status == "discharged":
+            raise DischargeError(tr("el paciente {id} ya fue dado de alta",
+                                    "patient {id} is already discharged", id=patient_id))
+
+        pending = open_entries(patient)
+        if pending and not force:
+            raise DischargeError(tr(
+                "el paciente {id} tiene {n} llamada(s) pendiente(s) en la lista; regístrelas con "
+                "«mailtriage calls log {id}» o use --force",
+                "patient {id} has {n} pending call(s) on the call list; log them with "
+                "'mailtriage calls log {id}' or use --force", id=patient_id, n=len(pending)))
+
+        patient.status = "discharged"
+        patient.discharged_at = clock.now()
+        patient.discharge_reason = reason
+        patient.discharged_by = staff
+        patient.save()
+        closed = close_for_discharge(patient)
+        audit.record(staff, audit.DISCHARGE, patient, reason=reason, forced=bool(pending),
+                     closed_entries=closed)
+
+    log.info("patient %s discharged (%s)", patient.id, reason)
+    return patient
