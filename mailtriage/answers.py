@@ -1,0 +1,231 @@
+"""Finding which text answers which question in a block of reply lines.
+
+An item starts where the patient's text names it: the questionnaire's prompt
+(found even when a client wrapped it over several lines), a number at the start
+of a line (``3. si``, ``3.- si``, ``3) si``, ``3-S``), further numbers on the
+same line in compact form (``1 si 2 no``, ``1.no, 4.yes``), or a retyped short
+name (``tos: si``, ``fiebre no``, ``[x] tos``). Its answer is the text after
+that start, or the next non-empty line when nothing follows on the same line.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mailtriage.questions import TEXT, Question
+from mailtriage.textnorm import fold
+
+_FOLDED_CHARS: dict[str, str] = {}
+
+_NUMBERED = re.compile(r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[.)\-:=]))?[ \t]*(?![\d.,])")
+_COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.,]|[ \t]*$)")
+_CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
+_PROMPT_TAIL = re.compile(r"[ \t]*[)\]?]*[ \t]*:?")
+_STOP_LINE = re.compile(r"^(?:folio\b|--\s*$|__+\s*$|enviado desde|sent from|obtener outlook|get outlook)")
+_NAME_SEPARATOR = re.compile(r"^[ \t]*[:=\-.]+[ \t]*")
+# A retyped name ends at a colon only this close to it ("desmayo o tos con sangre: no").
+_MAX_NAME_TAIL = 40
+
+# Retyped or shortened question names, folded; the longest name that starts a line wins.
+ALIASES = {
+    "fever": ("fiebre", "calentura", "fever"),
+    "temperature_c": ("temperatura", "temp", "temperature"),
+    "fever_unresponsive": ("fiebre despues del paracetamol", "fiebre con paracetamol",
+                           "fiebre despues de paracetamol", "paracetamol", "fever after paracetamol"),
+    "cough": ("tos", "cough"),
+    "headache": ("dolor de cabeza", "cabeza", "headache"),
+    "sore_throat": ("dolor de garganta", "garganta", "sore throat", "throat"),
+    "body_aches": ("dolor de musculos", "musculos", "dolor muscular", "articulaciones",
+                   "dolor de cuerpo", "muscle pain", "body aches", "muscles"),
+    "smell_taste_loss": ("olfato o gusto", "olfato y gusto", "olfato", "gusto", "perdida de olfato",
+                         "perdida del olfato", "smell or taste", "smell", "taste", "loss of smell"),
+    "diarrhea_vomiting": ("diarrea o vomito", "diarrea", "vomito", "diarrhea", "diarrhoea",
+                          "vomiting"),
+    "dyspnea_level": ("respiracion", "falta de aire", "breathing", "shortness of breath"),
+    "chest_pain": ("dolor de pecho", "dolor en el pecho", "pecho", "presion en el pecho",
+                   "chest pain", "chest"),
+    "cyanosis": ("labios o unas morados", "labios morados", "labios", "unas moradas", "cyanosis",
+                 "bluish lips", "lips"),
+    "confusion": ("confusion", "confundido", "confundida", "somnolencia", "confused"),
+    "other_alarm": ("desmayo o tos con sangre", "desmayo", "desmayos", "tos con sangre",
+                    "fainting", "coughing blood"),
+    "spo2": ("oxigenacion", "oxigeno", "saturacion", "spo2", "sat", "oxygen", "saturation"),
+    "overall_trend": ("comparado con ayer", "como se siente", "compared to yesterday",
+                      "compared with yesterday", "how do you feel", "feeling"),
+    "wants_call": ("que me llamen", "llamada", "llamar", "llamenme", "call"),
+    "comments": ("comentarios", "comentario", "comments", "comment"),
+}
+
+
+@dataclass(frozen=True)
+class ItemStart:
+    """Where one item starts in a block, and where its answer may begin."""
+
+    position: int
+    key: str
+    answer_start: int
+
+
+def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list[tuple[str, str]]:
+    """Return (key, answer text) for every item the block's text names with a non-empty answer."""
+    text = "\n".join(lines)
+    folded, origin = _fold_with_origin(text)
+    starts, prompt_spans = _prompt_starts(text, folded, origin, questions)
+    starts += _line_starts(text, starts, prompt_spans, questions)
+    starts.sort(key=lambda start: start.position)
+
+    kinds = {question.key: question.kind for question in questions}
+    found = []
+    for index, start in enumerate(starts):
+        end = starts[index + 1].position if index + 1 < len(starts) else len(text)
+        answer = _answer_text(text[start.answer_start:end], kinds[start.key])
+        if answer:
+            found.append((start.key, answer))
+    return found
+
+
+def _fold_with_origin(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` to letters and digits only, with the text offset of each folded char."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for offset, char in enumerate(text):
+        folded = _FOLDED_CHARS.get(char)
+        if folded is None:
+            folded = "".join(c for c in fold(char) if c.isascii() and c.isalnum())
+            _FOLDED_CHARS[char] = folded
+        for piece in folded:
+            chars.append(piece)
+            origin.append(offset)
+    return "".join(chars), origin
+
+
+@lru_cache(maxsize=8)
+def _prompt_skeletons(questions: tuple[Question, ...]) -> tuple[tuple[str, str], ...]:
+    skeletons = []
+    for question in questions:
+        for prompt in (question.prompt_es, question.prompt_en):
+            skeleton = _fold_with_origin(prompt)[0]
+            if skeleton:
+                skeletons.append((question.key, skeleton))
+    return tuple(skeletons)
+
+
+def _prompt_starts(text, folded, origin, questions):
+    """Find the questionnaire's prompts where they open a line (after an optional number)."""
+    starts, spans = [], []
+    for key, skeleton in _prompt_skeletons(questions):
+        found = folded.find(skeleton)
+        while found != -1:
+            begin = origin[found]
+            line_start = text.rfind("\n", 0, begin) + 1
+            if not any(char.isalpha() for char in text[line_start:begin]):
+                end = origin[found + len(skeleton) - 1] + 1
+                end = _PROMPT_TAIL.match(text, end).end()
+                starts.append(ItemStart(line_start, key, end))
+                spans.append((line_start, end))
+            found = folded.find(skeleton, found + len(skeleton))
+    return starts, spans
+
+
+def _line_starts(text, prompt_starts, prompt_spans, questions):
+    """Find items opened by a number or a retyped name at the start of a line."""
+    taken = {start.position for start in prompt_starts}
+    starts = []
+    offset = 0
+    for line in text.split("\n"):
+        line_end = offset + len(line)
+        inside_prompt = any(begin <= offset < end for begin, end in prompt_spans)
+        if offset not in taken and not inside_prompt:
+            starts += _numbered_starts(text, offset, line_end, questions)
+            if not starts or starts[-1].position < offset:
+                starts += _named_start(text, offset, line, questions)
+        offset = line_end + 1
+    return starts
+
+
+def _numbered_starts(text, offset, line_end, questions):
+    match = _NUMBERED.match(text, offset, line_end)
+    if match is None or not 1 <= int(match.group(1)) <= len(questions):
+        return []
+    number = int(match.group(1))
+    starts = [ItemStart(offset, questions[number - 1].key, match.end())]
+
+    # Compact form: further numbers on the line, in increasing order, until a comment.
+    position = match.end()
+    while questions[number - 1].kind != TEXT:
+        following = _COMPACT_NEXT.search(text, position, line_end)
+        if following is None:
+            break
+        position = following.end()
+        candidate = int(following.group(1))
+        if number < candidate <= len(questions):
+            number = candidate
+            starts.append(ItemStart(following.start(), questions[number - 1].key, following.end()))
+    return starts
+
+
+def _named_start(text, offset, line, questions):
+    checkbox = _CHECKBOX.match(line)
+    name_offset = checkbox.end() if checkbox else 0
+    key, name_end = _match_alias(line, name_offset, questions)
+    if key is None:
+        return []
+
+    if checkbox:
+        return [ItemStart(offset, key, offset + checkbox.start(1))] if _only_name(line, name_end) \
+            else [ItemStart(offset, key, offset + name_end)]
+    tail = line[name_end:]
+    colon = tail.find(":")
+    if 0 <= colon <= _MAX_NAME_TAIL and not any(char.isdigit() for char in tail[:colon]):
+        return [ItemStart(offset, key, offset + name_end + colon + 1)]
+    separator = _NAME_SEPARATOR.match(tail)
+    return [ItemStart(offset, key, offset + name_end + (separator.end() if separator else 0))]
+
+
+def _only_name(line: str, name_end: int) -> bool:
+    return not line[name_end:].strip(" :.-")
+
+
+def _match_alias(line: str, start: int, questions) -> tuple[str | None, int]:
+    """Return the key whose longest alias opens ``line`` at ``start``, and where the name ends."""
+    keys = {question.key for question in questions}
+    folded, origin = _fold_line(line, start)
+    best_key, best_length = None, 0
+    for key, names in ALIASES.items():
+        for name in names:
+            if key in keys and len(name) > best_length and folded.startswith(name) \
+                    and (len(folded) == len(name) or not folded[len(name)].isalnum()):
+                best_key, best_length = key, len(name)
+    if best_key is None:
+        return None, 0
+    return best_key, origin[best_length - 1] + 1
+
+
+def _fold_line(line: str, start: int) -> tuple[str, list[int]]:
+    """Fold ``line`` from ``start`` keeping spaces and punctuation, with each char's origin."""
+    chars, origin = [], []
+    for offset in range(start, len(line)):
+        for piece in fold(line[offset]) or " ":
+            chars.append(piece)
+            origin.append(offset)
+    return "".join(chars), origin
+
+
+def _answer_text(segment: str, kind: str) -> str:
+    """Return the answer in ``segment``: its first line, else its next non-empty line, with continuations."""
+    lines = segment.split("\n")
+    first = lines[0].strip()
+    rest = lines[1:]
+    if not first:
+        while rest and not rest[0].strip():
+            rest = rest[1:]
+        if not rest or _STOP_LINE.match(fold(rest[0])):
+            return ""
+        first, rest = rest[0].strip(), rest[1:]
+
+    parts = [first]
+    for line in rest:
+        if not line.strip() or _STOP_LINE.match(fold(line)):
+            break
+        parts.append(line.strip())
+    return " ".join(parts)

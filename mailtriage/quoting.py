@@ -1,0 +1,92 @@
+"""Split a reply into the patient's new text and the quoted original.
+
+Clients mark quotes with ">" (Gmail, Apple Mail, Thunderbird), or put the
+original unmarked below an attribution line ("El vie, 4 dic 2026 ... escribió:",
+"On ... wrote:"), an Outlook De:/Enviado:/Para:/Asunto: block or a
+"-----Mensaje original-----" separator. Signatures and legal disclaimers end
+the new text.
+"""
+
+import re
+from dataclasses import dataclass
+
+from mailtriage.textnorm import fold
+
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t]*>)+[ \t]?")
+_ATTRIBUTION_END = re.compile(r"(?:escribio|wrote|a ecrit|schrieb)\s*:?\s*$")
+_ATTRIBUTION_START = re.compile(r"^(?:el|on|le|am)\s")
+_SEPARATOR = re.compile(
+    r"^-{2,}\s*(?:mensaje original|original message|mensaje reenviado|forwarded message)\s*-{2,}"
+    r"|^(?:inicio del mensaje reenviado|begin forwarded message)\s*:")
+_HEADER_FROM = re.compile(r"^\*?(?:de|from)\s*:\*?\s*\S")
+_HEADER_SUBJECT = re.compile(r"^\*?(?:asunto|subject)\s*:")
+_SIGNATURE = re.compile(
+    r"^(?:--\s*$|__+\s*$|enviado desde|sent from|obtener outlook|get outlook|enviado con|"
+    r"sent with|enviado a traves de|descarga |aviso de (?:confidencialidad|privacidad)|"
+    r"aviso legal|confidencialidad:|este (?:correo|mensaje) (?:electronico )?(?:y sus anexos )?"
+    r"(?:es|contiene|puede)|this (?:e-?mail|message) (?:is|contains|may))")
+# An attribution wrapped by the client spans at most this many lines.
+_ATTRIBUTION_LINES = 3
+# Outlook's header block: De: then Enviado:/Para:/Cc: lines before Asunto:.
+_HEADER_BLOCK_LINES = 6
+
+
+@dataclass(frozen=True)
+class ReplyParts:
+    """A reply's lines, quote marks removed: new text above and below the quote, and all."""
+
+    top: list[str]
+    bottom: list[str]
+    everything: list[str]
+
+
+def split_reply(text: str) -> ReplyParts:
+    """Split decoded reply text into the new text on top, below the quote, and all of it."""
+    raw_lines = text.split("\n")
+    quoted = [bool(_QUOTE_PREFIX.match(line)) for line in raw_lines]
+    lines = [_QUOTE_PREFIX.sub("", line) for line in raw_lines]
+    folded = [fold(line) for line in lines]
+
+    cut = _first_quote_start(folded, quoted)
+    top = cut_signature(lines[:cut], folded[:cut])
+
+    last_quoted = max((index for index, is_quoted in enumerate(quoted) if is_quoted), default=None)
+    bottom: list[str] = []
+    if last_quoted is not None and last_quoted >= cut:
+        start = last_quoted + 1
+        bottom = cut_signature(lines[start:], folded[start:])
+    return ReplyParts(top=top, bottom=bottom, everything=lines)
+
+
+def _first_quote_start(folded: list[str], quoted: list[bool]) -> int:
+    for index, line in enumerate(folded):
+        if quoted[index] or _SEPARATOR.match(line):
+            return index
+        if _ATTRIBUTION_END.search(line):
+            return _attribution_start(folded, index)
+        if _HEADER_FROM.match(line) and _has_subject_below(folded, index):
+            return index
+    return len(folded)
+
+
+def _attribution_start(folded: list[str], end: int) -> int:
+    """Return the first line of an attribution that ends at line ``end``."""
+    for index in range(end, max(-1, end - _ATTRIBUTION_LINES), -1):
+        if not folded[index]:
+            return index + 1
+        if _ATTRIBUTION_START.match(folded[index]):
+            return index
+    return end
+
+
+def _has_subject_below(folded: list[str], start: int) -> bool:
+    window = folded[start + 1:start + 1 + _HEADER_BLOCK_LINES]
+    return any(_HEADER_SUBJECT.match(line) for line in window)
+
+
+def cut_signature(lines: list[str], folded: list[str]) -> list[str]:
+    """Return ``lines`` up to the first signature or disclaimer line."""
+    for index, line in enumerate(folded):
+        if _SIGNATURE.match(line):
+            return lines[:index]
+    return lines
