@@ -100,6 +100,14 @@ class Issuance(BaseModel):
     sent_at = UTCDateTimeField(null=True)
 
 
+# At most one day's questionnaire (the daily one, or the welcome on the
+# enrolment day) per patient and local day, even when two processes issue at
+# once. On-demand questionnaires are not limited.
+Issuance.add_index(Issuance.patient, Issuance.local_date, unique=True,
+                   where=Issuance.kind.in_(["daily", "enrolment"]),
+                   name="issuance_one_questionnaire_per_day")
+
+
 class MailboxState(BaseModel):
     """What was seen of one mailbox folder: its UIDVALIDITY and the highest UID handled."""
 
