@@ -20,9 +20,12 @@ _FOLDED_CHARS: dict[str, str] = {}
 _NUMBERED = re.compile(r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[.)\-:=]))?[ \t]*(?![\d.,])")
 _COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.,]|[ \t]*$)")
 _CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
-_PROMPT_TAIL = re.compile(r"[ \t]*[)\]?]*[ \t]*:?")
+_NOT_ALNUM = "".join(chr(code) for code in range(0x20, 0x250) if not chr(code).isalnum())
 _STOP_LINE = re.compile(r"^(?:folio\b|--\s*$|__+\s*$|enviado desde|sent from|obtener outlook|get outlook)")
-_NAME_SEPARATOR = re.compile(r"^[ \t]*[:=\-.]+[ \t]*")
+_NAME_SEPARATOR = re.compile(r"[ \t]*[:=\-.]+[ \t]*")
+# An answer typed under its prompt may sit after one empty line (Apple Mail
+# splits the quote that way); further down, the text is something else.
+_MAX_BLANKS_BEFORE_ANSWER = 1
 # A retyped name ends at a colon only this close to it ("desmayo o tos con sangre: no").
 _MAX_NAME_TAIL = 40
 
@@ -100,31 +103,42 @@ def _fold_with_origin(text: str) -> tuple[str, list[int]]:
 
 
 @lru_cache(maxsize=8)
-def _prompt_skeletons(questions: tuple[Question, ...]) -> tuple[tuple[str, str], ...]:
+def _prompt_skeletons(questions: tuple[Question, ...]) -> tuple[tuple[str, str, re.Pattern], ...]:
+    """Return (key, letters and digits of the prompt, pattern of the punctuation ending it)."""
     skeletons = []
     for question in questions:
         for prompt in (question.prompt_es, question.prompt_en):
             skeleton = _fold_with_origin(prompt)[0]
+            ending = prompt[len(prompt.rstrip(_NOT_ALNUM)):]
+            closing = "".join(sorted(set(ending.replace(" ", "")) | set(":.-=")))
+            tail = re.compile(r"[\s" + re.escape(closing) + r"]*")
             if skeleton:
-                skeletons.append((question.key, skeleton))
+                skeletons.append((question.key, skeleton, tail))
     return tuple(skeletons)
 
 
 def _prompt_starts(text, folded, origin, questions):
     """Find the questionnaire's prompts where they open a line (after an optional number)."""
     starts, spans = [], []
-    for key, skeleton in _prompt_skeletons(questions):
+    for key, skeleton, tail in _prompt_skeletons(questions):
         found = folded.find(skeleton)
         while found != -1:
             begin = origin[found]
             line_start = text.rfind("\n", 0, begin) + 1
             if not any(char.isalpha() for char in text[line_start:begin]):
                 end = origin[found + len(skeleton) - 1] + 1
-                end = _PROMPT_TAIL.match(text, end).end()
+                end = _skip_tail(text, end, tail)
                 starts.append(ItemStart(line_start, key, end))
                 spans.append((line_start, end))
             found = folded.find(skeleton, found + len(skeleton))
     return starts, spans
+
+
+def _skip_tail(text: str, end: int, tail: re.Pattern) -> int:
+    """Skip the prompt's closing punctuation ("):", " %:") but never a line break."""
+    skipped = tail.match(text, end).end()
+    line_break = text.find("\n", end, skipped)
+    return skipped if line_break == -1 else line_break
 
 
 def _line_starts(text, prompt_starts, prompt_spans, questions):
@@ -148,7 +162,8 @@ def _numbered_starts(text, offset, line_end, questions):
     if match is None or not 1 <= int(match.group(1)) <= len(questions):
         return []
     number = int(match.group(1))
-    starts = [ItemStart(offset, questions[number - 1].key, match.end())]
+    starts = [ItemStart(offset, questions[number - 1].key, _skip_own_name(text, match.end(), line_end,
+                                                                           questions[number - 1].key))]
 
     # Compact form: further numbers on the line, in increasing order, until a comment.
     position = match.end()
@@ -164,6 +179,18 @@ def _numbered_starts(text, offset, line_end, questions):
     return starts
 
 
+def _skip_own_name(text: str, start: int, line_end: int, key: str) -> int:
+    """Skip a short name of the numbered question itself ("1. Fiebre", "18. Comentarios:")."""
+    line = text[start:line_end]
+    folded, origin = _fold_line(line, 0)
+    for name in sorted(ALIASES.get(key, ()), key=len, reverse=True):
+        if folded.startswith(name) and (len(folded) == len(name) or not folded[len(name)].isalnum()):
+            name_end = origin[len(name) - 1] + 1
+            separator = _NAME_SEPARATOR.match(line, name_end)
+            return start + (separator.end() if separator else name_end)
+    return start
+
+
 def _named_start(text, offset, line, questions):
     checkbox = _CHECKBOX.match(line)
     name_offset = checkbox.end() if checkbox else 0
@@ -172,18 +199,13 @@ def _named_start(text, offset, line, questions):
         return []
 
     if checkbox:
-        return [ItemStart(offset, key, offset + checkbox.start(1))] if _only_name(line, name_end) \
-            else [ItemStart(offset, key, offset + name_end)]
+        return [ItemStart(offset, key, offset + checkbox.start(1))]
     tail = line[name_end:]
     colon = tail.find(":")
     if 0 <= colon <= _MAX_NAME_TAIL and not any(char.isdigit() for char in tail[:colon]):
         return [ItemStart(offset, key, offset + name_end + colon + 1)]
     separator = _NAME_SEPARATOR.match(tail)
     return [ItemStart(offset, key, offset + name_end + (separator.end() if separator else 0))]
-
-
-def _only_name(line: str, name_end: int) -> bool:
-    return not line[name_end:].strip(" :.-")
 
 
 def _match_alias(line: str, start: int, questions) -> tuple[str | None, int]:
@@ -217,9 +239,10 @@ def _answer_text(segment: str, kind: str) -> str:
     first = lines[0].strip()
     rest = lines[1:]
     if not first:
+        blanks = 0
         while rest and not rest[0].strip():
-            rest = rest[1:]
-        if not rest or _STOP_LINE.match(fold(rest[0])):
+            rest, blanks = rest[1:], blanks + 1
+        if not rest or blanks > _MAX_BLANKS_BEFORE_ANSWER or _STOP_LINE.match(fold(rest[0])):
             return ""
         first, rest = rest[0].strip(), rest[1:]
 
