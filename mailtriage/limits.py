@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from mailtriage.contracts import OVERSIZE, MessageReading
 from mailtriage.i18n import tr
 
 # A daily reply has 1 to 10 parts (text, HTML, a signature's images, an
@@ -41,6 +42,9 @@ MAX_TEXT_PART_BYTES = 2 * 1024 * 1024
 IDENTITY_ENCODINGS = ("", "7bit", "8bit", "binary")
 
 _BOUNDARY_LINE = re.compile(rb"^--([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID_FIELD = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,500}>)",
+                               re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass
@@ -73,6 +77,22 @@ def check_structure(raw: bytes, max_bytes: int) -> str | None:
         return tr("mensaje demasiado grande: {n} bytes (límite {limit})",
                   "message too large: {n} bytes (limit {limit})", n=len(raw), limit=max_bytes)
     return _StructureScan(raw).run()
+
+
+def refused_reading(raw: bytes, reason: str) -> MessageReading:
+    """Return the reading of a message that check_structure rejected, with its Message-ID only.
+
+    The Message-ID is found with one regular expression instead of the email
+    parser, whose cost is what the rejection avoids. It lets the pipeline
+    recognise the message again after a UIDVALIDITY change.
+    """
+    head = raw[:MAX_HEADER_BLOCK_BYTES]
+    header_end = _HEADER_END.search(head)
+    if header_end:
+        head = head[:header_end.start()]
+    found = _MESSAGE_ID_FIELD.search(head)
+    message_id = found.group(1).decode("ascii", "replace") if found else None
+    return MessageReading(kind=OVERSIZE, size=len(raw), reason=reason, message_id=message_id)
 
 
 class _StructureScan:

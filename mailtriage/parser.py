@@ -11,6 +11,7 @@ import email.policy
 import email.utils
 import re
 
+from mailtriage import limits
 from mailtriage.answers import find_answer_texts
 from mailtriage.answervalues import Value, read_value
 from mailtriage.classify import autoreply_reason, bounce_reason
@@ -37,6 +38,8 @@ def parse_message(raw: bytes, max_bytes: int,
     try:
         if len(raw) > max_bytes:
             return _read_oversize(raw)
+        if refusal := limits.check_structure(raw, max_bytes):
+            return limits.refused_reading(raw, refusal)
         return _read_message(raw, questions)
     except Exception as exc:  # noqa: BLE001 - any input must give a reading, never an exception
         return MessageReading(kind=ANSWER, unanswered=[question.key for question in questions],

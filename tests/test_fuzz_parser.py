@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailtriage import limits
-from mailtriage.contracts import MessageReading
+from mailtriage.contracts import OVERSIZE, MessageReading
 from mailtriage.limits import check_structure
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -332,3 +332,20 @@ def test_fuzz_mime_trees(tree):
     within_limits = parts <= limits.MAX_PARTS and depth <= limits.MAX_DEPTH
     assert (reason is None) == within_limits, (parts, depth, reason)
     check_both(raw)
+
+
+def test_parser_rejects_deep_message():
+    nested = MIMEMultipart("mixed")
+    nested.attach(MIMEText("1. NO", "plain", "utf-8"))
+    for _ in range(limits.MAX_DEPTH + 1):
+        outer = MIMEMultipart("mixed")
+        outer.attach(nested)
+        nested = outer
+    nested["Message-ID"] = "<profundo@example.com>"
+
+    reading = parse(nested.as_bytes())
+
+    assert reading.kind == OVERSIZE
+    assert str(limits.MAX_DEPTH) in reading.reason
+    assert reading.message_id == "<profundo@example.com>"
+    assert reading.answers == {}
