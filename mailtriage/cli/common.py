@@ -1,15 +1,15 @@
 """Shared CLI plumbing: the root group, the app context and one-line errors."""
 
-import logging
 import sys
 from functools import cached_property
 
 import click
 
 from mailtriage import __version__
-from mailtriage.config import Config, find_config_path, load_config
+from mailtriage.config import LOG_FORMATS, Config, find_config_path, load_config
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import current_language, set_language, tr
+from mailtriage.logsetup import configure_logging
 
 
 def configure_language_from_argv(argv: list[str]) -> None:
@@ -68,17 +68,24 @@ pass_app = click.make_pass_decorator(App)
                       "TOML configuration file (or the MAILTRIAGE_CONFIG variable)."))
 @click.option("-v", "--verbose", is_flag=True,
               help=tr("Muestra también los mensajes de depuración.", "Also show debug messages."))
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), envvar="MAILTRIAGE_LOG_FORMAT",
+              help=tr("Formato del registro en stderr: text (una línea por evento, para journalctl) "
+                      "o json (un objeto por línea). Por omisión, [general] log_format.",
+                      "Log format on stderr: text (one line per event, for journalctl) or json "
+                      "(one object per line). Default: [general] log_format."))
 @click.version_option(__version__, message="mailtriage %(version)s",
                       help=tr("Muestra la versión y termina.", "Show the version and exit."))
 @click.help_option(help=tr("Muestra esta ayuda y termina.", "Show this message and exit."))
 @click.pass_context
-def root(context, config_path, verbose):
+def root(context, config_path, verbose, log_format):
     context.obj = App(config_path)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    try:
+        config = context.obj.config
+        level, configured_format = config.log_level, config.log_format
+    except MailtriageError:
+        # The command reports the broken config; log with defaults meanwhile.
+        level, configured_format = "INFO", "text"
+    configure_logging("DEBUG" if verbose else level, log_format or configured_format)
 
 
 def run_main(cli) -> None:
