@@ -6,8 +6,12 @@ migrations are appended; an applied one is never edited.
 """
 
 import logging
+from pathlib import Path
+
+from peewee import SqliteDatabase
 
 from mailtriage import clock
+from mailtriage.backup import backup_next_to
 from mailtriage.models import ALL_MODELS, SchemaMigration
 
 log = logging.getLogger("mailtriage.migrations")
@@ -32,6 +36,9 @@ def pending_migrations(database) -> list[str]:
 def apply_migrations(database) -> list[str]:
     """Apply every pending migration and return their names."""
     pending = pending_migrations(database)
+    if pending:
+        back_up_before_upgrade(database, pending[0])
+
     steps = dict(MIGRATIONS)
     for name in pending:
         with database.atomic():
@@ -39,3 +46,20 @@ def apply_migrations(database) -> list[str]:
             SchemaMigration.create(name=name, applied_at=clock.now())
         log.info("schema migration applied: %s", name)
     return pending
+
+
+def back_up_before_upgrade(database, first_pending: str) -> None:
+    """Copy an existing, non-empty SQLite database beside itself before its schema changes.
+
+    A failed or unwanted upgrade can then be undone with ``mailtriage restore``.
+    A new, empty database has nothing to lose; PostgreSQL is backed up with
+    pg_dump by its administrator.
+    """
+    if not isinstance(database, SqliteDatabase) or database.database == ":memory:":
+        return
+    if not database.get_tables():
+        return
+
+    path = Path(database.database)
+    copy = backup_next_to(path, f"before-{first_pending}")
+    log.info("database backed up before schema migration %s: %s", first_pending, copy)
