@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     ("mailtriage.cli.ops", "check"),
     ("mailtriage.cli.ops", "status"),
     ("mailtriage.cli.ops", "backup"),
+    ("mailtriage.cli.ops", "restore"),
     ("mailtriage.cli.ops", "retention"),
 )
 
