@@ -1,15 +1,14 @@
 """Alerts to a unit's staff when a patient needs attention now.
 
 The alert travels by ordinary email, so it carries no health data: it names
-the patient id, the unit and the command that shows the report, and staff
-read the rest in the CLI.
+the patient id, the unit and the command that shows the report (the
+``staff_alert`` templates), and staff read the rest in the CLI.
 """
 
 import logging
 from email.utils import parseaddr
 
 from mailtriage import clock
-from mailtriage.i18n import tr
 from mailtriage.models import OutboxMessage, Report
 
 log = logging.getLogger("mailtriage.alerts")
@@ -41,28 +40,13 @@ def enqueue_staff_alert(report: Report, config) -> OutboxMessage | None:
     if existing is not None:
         return existing
 
+    from mailtriage.replies import render_staff_alert
+
+    mail = render_staff_alert(patient.id, unit, config)
     now = clock.now()
     message = OutboxMessage.create(
         kind=STAFF_ALERT, patient=patient, report=report, to_address=unit.staff_email,
-        subject=tr("Atención requerida: paciente {id} ({unidad})",
-                   "Attention needed: patient {id} ({unidad})", id=patient.id, unidad=unit.code),
-        message_id=message_id, body_text=alert_body(patient.id, report.id, unit),
+        subject=mail.subject, message_id=message_id, body_text=mail.text, body_html=mail.html,
         next_attempt_at=now, created_at=now)
     log.info("report %s: staff alert queued as %s", report.id, message_id)
     return message
-
-
-def alert_body(patient_id: int, report_id: int, unit) -> str:
-    """Return the alert's text: where to look, and nothing about the patient's health."""
-    return tr(
-        "Un paciente de {nombre_unidad} ({unidad}) necesita atención del personal de salud.\n\n"
-        "Paciente: {paciente}\nReporte: {reporte}\n\n"
-        "Consulte el reporte y la lista de llamadas con:\n"
-        "  mailtriage patients show {paciente}\n  mailtriage calls list\n\n"
-        "Este aviso no incluye datos de salud a propósito.\n",
-        "A patient of {nombre_unidad} ({unidad}) needs the attention of the health staff.\n\n"
-        "Patient: {paciente}\nReport: {reporte}\n\n"
-        "See the report and the call list with:\n"
-        "  mailtriage patients show {paciente}\n  mailtriage calls list\n\n"
-        "This notice carries no health data on purpose.\n",
-        nombre_unidad=unit.name, unidad=unit.code, paciente=patient_id, reporte=report_id)

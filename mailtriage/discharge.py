@@ -7,7 +7,7 @@ discharge a patient by themselves.
 import logging
 
 from mailtriage import audit, clock
-from mailtriage.calls import close_for_discharge, open_entries
+from mailtriage.calls import close_for_discharge, open_entries, sync_report_entries
 from mailtriage.errors import MailtriageError, NotFoundError
 from mailtriage.i18n import tr
 from mailtriage.models import Patient, database_proxy
@@ -57,6 +57,7 @@ def discharge_patient(patient_id: int, reason_name: str, staff: str, force: bool
             raise DischargeError(tr("el paciente {id} ya fue dado de alta",
                                     "patient {id} is already discharged", id=patient_id))
 
+        sync_report_entries()
         pending = open_entries(patient)
         if pending and not force:
             raise DischargeError(tr(

@@ -1,0 +1,216 @@
+"""`mailtriage patients`: add, list, show, edit, discharge and import through the CLI."""
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import Workbook
+
+from mailtriage.calls import log_call
+from mailtriage.models import AuditEvent, CallListEntry, OutboxMessage, Patient
+
+from staffing import add_report, close_store, enrol, open_store
+
+ADD = ["patients", "add", "--first-name", "Ana", "--last-name", "López", "--birth-date",
+       "02/05/1980", "--sex", "F", "--email", "ana@example.org", "--phone", "6121234567",
+       "--comorbidities", "diabetes,hipertensión", "--has-oximeter", "no", "--staff", "Enf. Soto"]
+
+HEADER = ["nombre", "apellidos", "fecha_nacimiento", "sexo", "unidad", "correo", "telefono",
+          "comorbilidades", "nss"]
+GOOD_ROW = ["Ana", "López", "1980-05-02", "F", "UMF-34", "ana@example.org", "6121234567", "", ""]
+BAD_ROW = ["Luis", "", "1975-13-01", "M", "UMF-34", "luis@example.org", "6127654321", "gota", ""]
+
+
+@pytest.fixture
+def config(make_config):
+    yield open_store(make_config)
+    close_store()
+
+
+def run(config, *arguments):
+    from mailtriage.cli import build_cli
+
+    return CliRunner().invoke(build_cli(), ["--config", str(config.path), *arguments])
+
+
+def write_csv(path, rows):
+    path.write_text("\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_add_enrols_and_queues_welcome(config):
+    result = run(config, *ADD)
+
+    assert result.exit_code == 0, result.output
+    assert "Paciente 1 registrado" in result.output
+    patient = Patient.get()
+    assert patient.comorbidities == ["diabetes", "hypertension"]
+    assert patient.enrolled_by == "Enf. Soto"
+    assert OutboxMessage.get().kind == "welcome"
+
+
+def test_add_invalid_prints_one_line(config):
+    result = run(config, "patients", "add", "--first-name", "Ana")
+
+    assert result.exit_code != 0
+    assert "faltan los apellidos" in str(result.exception)
+    assert Patient.select().count() == 0
+
+
+def test_list_shows_last_color(config):
+    patient = enrol(config)
+    add_report(patient, "amarillo", "N")
+
+    result = run(config, "patients", "list")
+
+    assert result.exit_code == 0, result.output
+    row = result.output.splitlines()[1]
+    assert "Ana López Pérez" in row
+    assert "amarillo" in row
+    assert "04/12/2026 09:30" in row
+
+
+def test_show_timeline_oldest_first(config):
+    patient = enrol(config)
+    add_report(patient, "amarillo", "A", ["SpO2 93%"], answers={"spo2": 93})
+    log_call(patient.id, "contestada", "Se citó mañana", "Enf. Soto")
+
+    result = run(config, "patients", "show", str(patient.id))
+
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert text.index("Registro por enfermera") < text.index("Reporte 1: AMARILLO") < text.index("Llamada")
+    assert "spo2=93" in text
+    assert "motivo: SpO2 93%" in text
+    assert "Se citó mañana" in text
+
+
+def test_show_unknown_patient(config):
+    result = run(config, "patients", "show", "99")
+
+    assert "no existe el paciente 99" in str(result.exception)
+
+
+def test_edit_changes_only_given_fields(config):
+    patient = enrol(config)
+
+    result = run(config, "patients", "edit", str(patient.id), "--phone", "6120000000")
+
+    assert result.exit_code == 0, result.output
+    stored = Patient.get_by_id(patient.id)
+    assert stored.phone == "6120000000"
+    assert stored.email == "ana.lopez@example.org"
+
+
+def test_discharge_rejected_with_open_call(config):
+    patient = enrol(config)
+    add_report(patient, "rojo")
+
+    result = run(config, "patients", "discharge", str(patient.id), "--reason", "recuperado")
+
+    assert result.exit_code != 0
+    assert "llamada(s) pendiente(s)" in str(result.exception)
+    assert Patient.get_by_id(patient.id).status == "monitoring"
+
+
+def test_discharge_forced_closes_calls(config):
+    patient = enrol(config)
+    add_report(patient, "rojo")
+
+    result = run(config, "patients", "discharge", str(patient.id), "--reason", "hospitalized",
+                 "--force", "--staff", "Dra. Ruiz")
+
+    assert result.exit_code == 0, result.output
+    stored = Patient.get_by_id(patient.id)
+    assert stored.status == "discharged"
+    assert stored.discharge_reason == "hospitalizado"
+    assert stored.discharged_by == "Dra. Ruiz"
+    assert CallListEntry.select().where(CallListEntry.closed_at.is_null()).count() == 0
+    assert AuditEvent.select().where(AuditEvent.action == "discharge").get().detail["forced"] is True
+
+
+def test_discharge_stops_questionnaires(config):
+    from mailtriage.questionnaires import NotMonitoredError, issue_questionnaire
+
+    patient = enrol(config)
+    run(config, "patients", "discharge", str(patient.id), "--reason", "recovered")
+
+    with pytest.raises(NotMonitoredError):
+        issue_questionnaire(Patient.get_by_id(patient.id), config.units[0], config, kind="on_demand")
+
+
+def test_discharge_unknown_reason(config):
+    patient = enrol(config)
+
+    result = run(config, "patients", "discharge", str(patient.id), "--reason", "mejoria")
+
+    assert "motivo de alta no válido «mejoria»" in str(result.exception)
+
+
+def test_import_csv_all_valid(config, tmp_path):
+    second = GOOD_ROW[:5] + ["eva@example.org", "6125550000", "asma", "01234567890"]
+    path = write_csv(tmp_path / "lista.csv", [HEADER, GOOD_ROW, second])
+
+    result = run(config, "patients", "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert Patient.select().count() == 2
+    assert OutboxMessage.select().where(OutboxMessage.kind == "welcome").count() == 2
+    assert AuditEvent.select().where(AuditEvent.action == "import").get().detail["enrolled"] == 2
+
+
+def test_import_bad_row_imports_nothing(config, tmp_path):
+    path = write_csv(tmp_path / "lista.csv", [HEADER, GOOD_ROW, BAD_ROW])
+
+    result = run(config, "patients", "import", str(path))
+
+    assert result.exit_code != 0
+    assert "Línea 3:" in result.output
+    assert "faltan los apellidos" in result.output
+    assert "comorbilidad desconocida «gota»" in result.output
+    assert Patient.select().count() == 0
+
+
+def test_import_skip_invalid(config, tmp_path):
+    path = write_csv(tmp_path / "lista.csv", [HEADER, GOOD_ROW, BAD_ROW])
+
+    result = run(config, "patients", "import", str(path), "--skip-invalid")
+
+    assert result.exit_code == 0, result.output
+    assert "1 paciente(s) registrado(s); 1 fila(s) omitida(s)" in result.output
+    assert Patient.select().count() == 1
+
+
+def test_import_repeated_email_in_file(config, tmp_path):
+    path = write_csv(tmp_path / "lista.csv", [HEADER, GOOD_ROW, GOOD_ROW])
+
+    result = run(config, "patients", "import", str(path))
+
+    assert "Línea 3: correo repetido en la línea 2" in result.output
+
+
+def test_import_xlsx_with_dates_and_numbers(config, tmp_path):
+    from datetime import datetime
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Nombre", "Apellidos", "Fecha de nacimiento", "Sexo", "Unidad", "Correo",
+                  "Teléfono", "NSS", "Oxímetro"])
+    sheet.append(["Ana", "López", datetime(1980, 5, 2), "F", "UMF-34", "ana@example.org",
+                  6121234567, 1234567890, True])
+    path = tmp_path / "lista.xlsx"
+    workbook.save(path)
+
+    result = run(config, "patients", "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    patient = Patient.get()
+    assert patient.birth_date.isoformat() == "1980-05-02"
+    assert patient.social_security_number == "01234567890"
+    assert patient.has_oximeter is True
+
+
+def test_import_unknown_column(config, tmp_path):
+    path = write_csv(tmp_path / "lista.csv", [HEADER + ["curp"], GOOD_ROW + ["X"]])
+
+    result = run(config, "patients", "import", str(path))
+
+    assert "columnas desconocidas: curp" in str(result.exception)
