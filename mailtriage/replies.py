@@ -45,7 +45,7 @@ class ReplyContext:
     def from_reading(cls, reading: MessageReading) -> "ReplyContext":
         spo2 = reading.unreadable.get("spo2")
         return cls(subject=reading.subject, folio=_stored_folio(reading.folio),
-                   message_id=reading.message_id, references=tuple(reading.in_reply_to),
+                   message_id=reading.message_id, references=_thread_order(reading.in_reply_to),
                    spo2_text=spo2.raw if spo2 is not None else "")
 
     @classmethod
@@ -59,6 +59,14 @@ class ReplyContext:
                    message_id=str(headers.get("Message-ID", "")).strip() or None,
                    references=tuple(references),
                    spo2_text=_raw_text((report.unreadable or {}).get("spo2")))
+
+
+def _thread_order(thread_ids: list[str]) -> tuple[str, ...]:
+    """Return a reading's thread ids oldest first, as References lists them.
+
+    The parser lists In-Reply-To first and then References newest first.
+    """
+    return tuple(reversed(thread_ids))
 
 
 def _stored_folio(text: str | None) -> str | None:

@@ -1,0 +1,107 @@
+"""`mailtriage questionnaires send`: issue questionnaires now and send the outbox."""
+
+from contextlib import ExitStack
+
+import click
+
+from mailtriage.cli.common import pass_app
+from mailtriage.i18n import tr
+
+# Below this many patients the progress bar would only flicker.
+PROGRESS_BAR_MIN_ITEMS = 20
+
+
+@click.group(help=tr("Envía los cuestionarios de automonitoreo.",
+                     "Send the self-monitoring questionnaires."))
+def questionnaires():
+    pass
+
+
+@questionnaires.command(help=tr(
+    "Emite cuestionarios y envía la bandeja de salida.\n\n"
+    "--patient envía un cuestionario a solicitud a ese paciente, a cualquier hora; "
+    "--all-due emite el cuestionario diario de cada paciente en monitoreo que ya llegó "
+    "a la hora configurada y aún no lo recibe hoy.\n\n"
+    "Ejemplo: mailtriage questionnaires send --all-due",
+    "Issue questionnaires and send the outbox.\n\n"
+    "--patient sends an on-demand questionnaire to that patient at any time; "
+    "--all-due issues the daily questionnaire of every monitored patient whose "
+    "configured time has come and who has not received it today.\n\n"
+    "Example: mailtriage questionnaires send --all-due"))
+@click.option("--patient", "patient_ids", type=int, multiple=True, metavar="ID",
+              help=tr("Id del paciente (se puede repetir).", "Patient id (may be repeated)."))
+@click.option("--all-due", is_flag=True,
+              help=tr("Emite todos los cuestionarios diarios pendientes.",
+                      "Issue every daily questionnaire that is due."))
+@pass_app
+def send(app, patient_ids, all_due):
+    if not patient_ids and not all_due:
+        raise click.UsageError(tr("indique --patient ID o --all-due",
+                                  "give --patient ID or --all-due"))
+
+    app.database
+    on_demand = issue_on_demand(app.config, patient_ids)
+    due = issue_all_due(app.config) if all_due else 0
+    sent = send_outbox(app.config)
+    click.echo(summary_line(on_demand, due, sent))
+
+
+def issue_on_demand(config, patient_ids) -> int:
+    from mailtriage.errors import NotFoundError
+    from mailtriage.mailtemplates import configured_unit
+    from mailtriage.models import Patient
+    from mailtriage.questionnaires import ON_DEMAND, issue_questionnaire
+
+    for patient_id in patient_ids:
+        patient = Patient.get_or_none(Patient.id == patient_id)
+        if patient is None:
+            raise NotFoundError(tr(
+                "no existe el paciente {id}; búsquelo con: mailtriage patients list",
+                "patient {id} not found; look it up with: mailtriage patients list", id=patient_id))
+        issue_questionnaire(patient, configured_unit(patient, config), config, kind=ON_DEMAND)
+    return len(patient_ids)
+
+
+def issue_all_due(config) -> int:
+    from mailtriage.questionnaires import issue_due_questionnaires
+
+    with ExitStack() as stack:
+        def progress(due):
+            if len(due) < PROGRESS_BAR_MIN_ITEMS:
+                return due
+            # click draws the bar only on a terminal and prints the label once otherwise.
+            return stack.enter_context(click.progressbar(
+                due, label=tr("Emitiendo cuestionarios", "Issuing questionnaires")))
+
+        return issue_due_questionnaires(config, progress=progress)
+
+
+def send_outbox(config) -> int | None:
+    """Send the outbox and return how many messages went out, or None when unknown."""
+    try:
+        from mailtriage.outbox import send_pending
+    except ModuleNotFoundError as exc:
+        if exc.name != "mailtriage.outbox":
+            raise
+        # NOTE: without the outbox module this build cannot send; the daemon
+        # sends the queued rows once it can.
+        return None
+
+    result = send_pending(config)
+    if isinstance(result, int):
+        return result
+    return getattr(result, "sent", None)
+
+
+def summary_line(on_demand: int, due: int, sent: int | None) -> str:
+    from mailtriage.models import OutboxMessage
+
+    pending = OutboxMessage.select().where(OutboxMessage.status == "pending").count()
+    issued = tr("Cuestionarios emitidos: {total} ({due} diarios, {on_demand} a solicitud).",
+                "Questionnaires issued: {total} ({due} daily, {on_demand} on demand).",
+                total=on_demand + due, due=due, on_demand=on_demand)
+    if sent is None:
+        return issued + " " + tr("Correos en la bandeja de salida: {pending}.",
+                                 "Messages in the outbox: {pending}.", pending=pending)
+    return issued + " " + tr("Correos enviados: {sent}; pendientes: {pending}.",
+                             "Messages sent: {sent}; pending: {pending}.", sent=sent, pending=pending)
