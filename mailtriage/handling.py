@@ -1,0 +1,182 @@
+"""Read, match, triage and store one message, inside the caller's transaction.
+
+This is the part of a pass that touches no mailbox: given a message's bytes
+it writes the InboundMessage, and for an answer the Report and the reply's
+OutboxMessage. The caller commits or rolls back all of it at once.
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import datetime
+
+from mailtriage import clock, faults, recording
+from mailtriage.alerts import enqueue_staff_alert
+from mailtriage.contracts import ANSWER, ROJO, MessageReading
+from mailtriage.i18n import tr
+from mailtriage.models import InboundMessage, Issuance, Patient, Report
+
+log = logging.getLogger("mailtriage.pipeline")
+
+
+@dataclass
+class Handled:
+    """What became of one message: its row, and its report when it was an answer."""
+
+    inbound: InboundMessage
+    report: Report | None = None
+    reply_skipped: bool = False
+
+
+class PassContext:
+    """What every message of a pass needs, loaded once per pass and only when needed."""
+
+    def __init__(self, config):
+        from mailtriage.matching import StoreDirectory
+
+        self.config = config
+        self.directory = StoreDirectory()
+
+    @cached_property
+    def ruleset(self):
+        """The configured rule set; a bad rule file raises RulesError on the first answer."""
+        from mailtriage.ruleset import ruleset_for
+
+        return ruleset_for(self.config)
+
+
+def load_pass_context(config) -> PassContext:
+    return PassContext(config)
+
+
+def read_message(message, context: PassContext):
+    """Parse the message and match it to a patient; return (reading, match)."""
+    from mailtriage.matching import match_reading
+    from mailtriage.parser import parse_message
+
+    # The inbox hands over only the header of an oversize message. A limit
+    # of 0 sends those bytes down the parser's oversize path, which reads
+    # headers only and returns kind "oversize".
+    limit = 0 if message.truncated else context.config.max_message_bytes
+    reading = parse_message(message.raw, limit)
+    reading.size = message.size
+    if reading.kind != ANSWER:
+        return reading, None
+    return reading, match_reading(reading, context.directory)
+
+
+def handle_message(key: recording.MessageKey, message, context: PassContext) -> Handled:
+    """Store what the message is; the caller holds the transaction.
+
+    ``message`` is an ``inbox.InboxMessage``: its raw bytes (the header only
+    when truncated), its size and its arrival time.
+    """
+    raw, received_at = message.raw, message.received_at
+    reading, match = read_message(message, context)
+    kind = match.kind if match is not None else reading.kind
+
+    inbound = recording.inbound_row(key, reading.message_id, raw, received_at)
+    inbound.kind = kind
+    inbound.size = message.size
+    inbound.message_id = reading.message_id
+    inbound.folio = (match.folio if match is not None else None) or reading.folio
+
+    if kind != ANSWER:
+        return record_not_answer(inbound, reading)
+
+    inbound.patient = match.patient_id
+    faults.fault_point(faults.BEFORE_STORE)
+    return record_answer(inbound, reading, match, received_at, context)
+
+
+def record_not_answer(inbound: InboundMessage, reading: MessageReading) -> Handled:
+    """Record a message that is not an answer, with why, and never reply to it."""
+    inbound.outcome = recording.RECORDED
+    inbound.last_error = reading.reason or None
+    inbound.save()
+    log.info("message %s recorded as %s", inbound.message_id, inbound.kind)
+    return Handled(inbound=inbound)
+
+
+def record_answer(inbound: InboundMessage, reading: MessageReading, match,
+                  received_at: datetime, context: PassContext) -> Handled:
+    """Triage the answers and store the report and the reply."""
+    patient = Patient.get_by_id(match.patient_id)
+    unit = context.config.unit(patient.unit.code)
+    timezone = unit.timezone if unit else context.config.timezone
+    local_date = clock.local_date(received_at, timezone)
+
+    result = triage_answers(reading, patient, unit, local_date, received_at, context)
+    inbound.outcome = recording.REPORTED
+    inbound.save()
+    report = store_report(inbound, reading, match, result, received_at, local_date)
+
+    skipped = queue_reply(report, inbound, reading, result, context.config)
+    alert_staff_if_red(report, context.config)
+    log.info("message %s: report %s (folio %s) is %s", inbound.message_id, report.id,
+             inbound.folio, report.color)
+    return Handled(inbound=inbound, report=report, reply_skipped=skipped)
+
+
+def triage_answers(reading, patient, unit, local_date, received_at, context):
+    from mailtriage.rules import triage
+    from mailtriage.triage_inputs import history_for, profile_for
+
+    # Unreadable answers go to triage as Unreadable values, so an alarm item
+    # that could not be read is never taken for "no".
+    answers = {**reading.answers, **reading.unreadable}
+    profile = profile_for(patient, unit, local_date)
+    history = history_for(patient, received_at)
+    return triage(answers, profile, history, received_at, context.ruleset)
+
+
+def store_report(inbound, reading, match, result, received_at, local_date) -> Report:
+    first = recording.first_report_of_day(match.patient_id, local_date)
+    return Report.create(
+        patient=match.patient_id,
+        issuance=Issuance.get_or_none(Issuance.id == match.issuance_id) if match.issuance_id else None,
+        inbound=inbound,
+        first_of_day=first,
+        received_at=received_at,
+        local_date=local_date,
+        matched_by=match.matched_by or "folio",
+        answers=reading.answers,
+        unanswered=list(reading.unanswered),
+        unreadable={key: {"raw": item.raw, "why": item.why} for key, item in reading.unreadable.items()},
+        color=result.color,
+        priority=result.priority,
+        hits=[hit_record(hit) for hit in result.hits],
+        flags=list(result.flags),
+        blocks=list(result.blocks),
+        ruleset_version=result.ruleset_version,
+        created_at=clock.now(),
+    )
+
+
+def hit_record(hit) -> dict:
+    return {"rule_id": hit.rule_id, "color": hit.color, "priority": hit.priority,
+            "reason": hit.reason, "values": dict(hit.values)}
+
+
+def queue_reply(report: Report, inbound: InboundMessage, reading: MessageReading, result,
+                config) -> bool:
+    """Queue the color's reply; return True when the sender's hourly limit skipped it."""
+    from mailtriage.replies import build_reply_outbox
+
+    outbox = build_reply_outbox(report, reading, config, result=result)
+    limit = config.max_replies_per_sender_per_hour
+    already = recording.replies_in_last_hour(outbox.to_address, clock.now()) - 1
+    if already < limit:
+        return False
+
+    recording.skip_reply(outbox, tr(
+        "no se envió: ya se enviaron {n} respuestas a este remitente en la última hora",
+        "not sent: {n} replies were already sent to this sender in the last hour", n=already))
+    log.warning("message %s: reply to report %s skipped, sender over %d replies per hour",
+                inbound.message_id, report.id, limit)
+    return True
+
+
+def alert_staff_if_red(report: Report, config) -> None:
+    if report.color == ROJO:
+        enqueue_staff_alert(report, config)

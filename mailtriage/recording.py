@@ -1,0 +1,121 @@
+"""What the pipeline writes to the database about each message read from the mailbox.
+
+A message is identified by its mailbox, UIDVALIDITY and UID, and, across a
+UIDVALIDITY change, by its Message-ID. The functions here run inside the
+caller's transaction, except ``record_failure``, which runs after the
+failed transaction was rolled back.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailtriage import clock
+from mailtriage.models import InboundMessage, OutboxMessage, Report, database_proxy
+
+PENDING = "pending"
+REPORTED = "reported"
+RECORDED = "recorded"
+QUARANTINED = "quarantined"
+
+# The longest error text kept with a message; the full traceback is in the log.
+MAX_ERROR_CHARS = 500
+
+REPLY_KIND = "reply"
+# An outbox row that was never meant to be sent, with the reason in last_error.
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class MessageKey:
+    """Where a message sits: the mailbox, its UIDVALIDITY (None for a Maildir) and the UID or key."""
+
+    mailbox: str
+    uidvalidity: int | None
+    uid: str
+
+
+def _key_filter(key: MessageKey):
+    # SQLite's unique index treats NULLs as distinct, so a Maildir key
+    # (no UIDVALIDITY) is looked up with IS NULL explicitly.
+    same_validity = (InboundMessage.uidvalidity.is_null() if key.uidvalidity is None
+                     else InboundMessage.uidvalidity == key.uidvalidity)
+    return (InboundMessage.mailbox == key.mailbox) & same_validity & (InboundMessage.uid == key.uid)
+
+
+def find_recorded(key: MessageKey, message_id: str | None) -> InboundMessage | None:
+    """Return the row of a message already seen: by key, else a finished row with its Message-ID.
+
+    The Message-ID look-up covers a UIDVALIDITY change, after which every
+    message of the mailbox comes back with a new UID.
+    """
+    row = InboundMessage.get_or_none(_key_filter(key))
+    if row is not None or not message_id:
+        return row
+
+    return (InboundMessage.select()
+            .where((InboundMessage.mailbox == key.mailbox)
+                   & (InboundMessage.message_id == message_id)
+                   & (InboundMessage.outcome != PENDING))
+            .order_by(InboundMessage.id)
+            .first())
+
+
+def inbound_row(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime) -> InboundMessage:
+    """Return the message's row, created as pending when it has none yet."""
+    row = InboundMessage.get_or_none(_key_filter(key))
+    if row is not None:
+        return row
+    return InboundMessage.create(
+        mailbox=key.mailbox, uidvalidity=key.uidvalidity, uid=key.uid, message_id=message_id,
+        received_at=received_at, size=len(raw), raw=raw, outcome=PENDING, created_at=clock.now())
+
+
+def record_failure(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
+                   error: BaseException) -> InboundMessage:
+    """Count one failed attempt at a message, in a transaction of its own, and return its row."""
+    with database_proxy.atomic():
+        row = inbound_row(key, message_id, raw, received_at)
+        row.attempts += 1
+        row.last_error = describe_error(error)
+        row.save()
+    return row
+
+
+def describe_error(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+
+
+def mark_quarantined(row: InboundMessage, reason: str) -> None:
+    row.outcome = QUARANTINED
+    row.last_error = reason[:MAX_ERROR_CHARS]
+    row.save()
+
+
+def mark_handled_on_server(row: InboundMessage) -> None:
+    InboundMessage.update(handled_on_server=True).where(InboundMessage.id == row.id).execute()
+
+
+def first_report_of_day(patient_id: int, local_date) -> Report | None:
+    """Return the patient's first report of that local day, to which a re-reply is linked."""
+    return (Report.select()
+            .where((Report.patient == patient_id) & (Report.local_date == local_date)
+                   & Report.first_of_day.is_null())
+            .order_by(Report.received_at, Report.id)
+            .first())
+
+
+def replies_in_last_hour(address: str, now: datetime) -> int:
+    """Count the replies queued to ``address`` in the hour before ``now``, skipped ones excluded."""
+    return (OutboxMessage.select()
+            .where((OutboxMessage.kind == REPLY_KIND)
+                   & (OutboxMessage.to_address == address)
+                   & (OutboxMessage.status != SKIPPED)
+                   & (OutboxMessage.created_at > now - timedelta(hours=1)))
+            .count())
+
+
+def skip_reply(outbox: OutboxMessage, reason: str) -> None:
+    """Keep the reply's row for the record, but never send it."""
+    outbox.status = SKIPPED
+    outbox.last_error = reason
+    outbox.save()

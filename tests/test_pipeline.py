@@ -1,0 +1,276 @@
+"""The pipeline on a local Maildir: one transaction per message, retries, quarantine, no repeats."""
+
+import mailbox
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from mailtriage import clock, faults, recording
+from mailtriage.config import load_config
+from mailtriage.daemon import open_store
+from mailtriage.i18n import set_language
+from mailtriage.models import InboundMessage, OutboxMessage, Report, database_proxy
+from mailtriage.pipeline import MAX_ATTEMPTS, process_mailbox
+
+from patient_mail import (
+    GREEN_ANSWERS, RED_ANSWERS, YELLOW_ANSWERS, autoreply_to, deliver_to_maildir, enrol, reply_to,
+    stranger_reply,
+)
+
+# 09:00 in Mazatlán (UTC-7), the default unit's time zone.
+MORNING = datetime(2026, 12, 4, 16, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def config(make_config):
+    set_language("es")
+    clock.set_now(MORNING)
+    config = load_config(make_config())
+    open_store(config)
+    yield config
+    faults.arm(None)
+    clock.set_now(None)
+    database_proxy.close()
+
+
+def deliver(config, raw: bytes, minutes_after_morning: int = 30) -> str:
+    return deliver_to_maildir(config.mailbox.path, raw, MORNING + timedelta(minutes=minutes_after_morning))
+
+
+def keys_in(config, folder: str | None = None) -> list[str]:
+    box = mailbox.Maildir(config.mailbox.path, create=False)
+    if folder is not None:
+        box = box.get_folder(folder) if folder in box.list_folders() else None
+    return sorted(box.keys()) if box is not None else []
+
+
+def replies_of(report) -> list[OutboxMessage]:
+    return list(OutboxMessage.select().where((OutboxMessage.report == report)
+                                             & (OutboxMessage.kind == "reply")))
+
+
+def test_answer_stored_with_reply_and_filed(config):
+    patient = enrol(config)
+    key = deliver(config, reply_to(patient, YELLOW_ANSWERS, MORNING))
+
+    summary = process_mailbox(config)
+
+    assert summary.messages_read == 1
+    assert sum(summary.reports.values()) == 1
+    report = Report.get(Report.patient == patient)
+    inbound = report.inbound
+    assert inbound.outcome == recording.REPORTED
+    assert inbound.kind == "answer"
+    assert inbound.handled_on_server
+    assert bytes(inbound.raw).startswith(b"From:")
+    assert report.answers["fever"] is True
+    assert report.first_of_day is None
+    assert report.ruleset_version
+    assert len(replies_of(report)) == 1
+    assert keys_in(config) == []
+    assert keys_in(config, config.processed_folder) == [key]
+
+
+def test_report_keeps_hits_and_color(config):
+    patient = enrol(config)
+    deliver(config, reply_to(patient, RED_ANSWERS, MORNING))
+
+    summary = process_mailbox(config)
+
+    report = Report.get(Report.patient == patient)
+    assert report.color == "rojo"
+    assert summary.reports["rojo"] == 1
+    assert report.hits
+    assert all(hit["reason"] for hit in report.hits)
+    assert any(hit["color"] == "rojo" for hit in report.hits)
+
+
+def test_autoreply_recorded_without_reply(config):
+    patient = enrol(config)
+    key = deliver(config, autoreply_to(patient, MORNING))
+
+    summary = process_mailbox(config)
+
+    inbound = InboundMessage.get()
+    assert summary.not_answers == 1
+    assert inbound.kind == "autoreply"
+    assert inbound.outcome == recording.RECORDED
+    assert Report.select().count() == 0
+    assert OutboxMessage.select().where(OutboxMessage.kind == "reply").count() == 0
+    assert keys_in(config, config.processed_folder) == [key]
+
+
+def test_stranger_recorded_without_reply(config):
+    patient = enrol(config)
+    deliver(config, stranger_reply(patient, MORNING))
+
+    process_mailbox(config)
+
+    inbound = InboundMessage.get()
+    assert inbound.kind in ("unknown_sender", "folio_mismatch")
+    assert inbound.patient is None
+    assert Report.select().count() == 0
+    assert OutboxMessage.select().where(OutboxMessage.kind == "reply").count() == 0
+
+
+def test_failure_rolls_back_and_counts(config):
+    patient = enrol(config)
+    key = deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+    faults.arm(f"{faults.BEFORE_STORE}={faults.ENOSPC}")
+
+    summary = process_mailbox(config)
+
+    inbound = InboundMessage.get()
+    assert summary.failed == 1
+    assert inbound.attempts == 1
+    assert inbound.outcome == recording.PENDING
+    assert "ENOSPC" in inbound.last_error or "No space" in inbound.last_error
+    assert Report.select().count() == 0
+    assert OutboxMessage.select().where(OutboxMessage.kind == "reply").count() == 0
+    assert keys_in(config) == [key]
+
+
+def test_repeated_failure_quarantines(config):
+    patient = enrol(config)
+    key = deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+    faults.arm(f"{faults.BEFORE_STORE}={faults.ENOSPC}")
+
+    summaries = [process_mailbox(config) for _ in range(MAX_ATTEMPTS)]
+
+    inbound = InboundMessage.get()
+    assert [summary.quarantined for summary in summaries] == [0] * (MAX_ATTEMPTS - 1) + [1]
+    assert inbound.outcome == recording.QUARANTINED
+    assert inbound.attempts == MAX_ATTEMPTS
+    assert str(MAX_ATTEMPTS) in inbound.last_error
+    assert inbound.handled_on_server
+    assert keys_in(config) == []
+    assert keys_in(config, config.quarantine_folder) == [key]
+    assert process_mailbox(config).messages_read == 0
+
+
+def test_failure_then_success_keeps_one_row(config):
+    patient = enrol(config)
+    deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+    faults.arm(f"{faults.BEFORE_STORE}={faults.ENOSPC}")
+    process_mailbox(config)
+    faults.arm(None)
+
+    summary = process_mailbox(config)
+
+    inbound = InboundMessage.get()
+    assert sum(summary.reports.values()) == 1
+    assert InboundMessage.select().count() == 1
+    assert inbound.outcome == recording.REPORTED
+    assert inbound.attempts == 1
+
+
+def test_crash_before_filing_resumes_without_repeat(config):
+    patient = enrol(config)
+    key = deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+    faults.arm(f"{faults.BEFORE_MARK}={faults.ENOSPC}")
+    with pytest.raises(OSError):
+        process_mailbox(config)
+    faults.arm(None)
+    assert keys_in(config) == [key]
+
+    summary = process_mailbox(config)
+
+    assert summary.already_recorded == 1
+    assert sum(summary.reports.values()) == 0
+    assert Report.select().count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == "reply").count() == 1
+    assert InboundMessage.get().handled_on_server
+    assert keys_in(config, config.processed_folder) == [key]
+
+
+def test_same_message_id_reported_once(config):
+    patient = enrol(config)
+    raw = reply_to(patient, GREEN_ANSWERS, MORNING, message_id="<copia-1@example.com>")
+    deliver(config, raw)
+    process_mailbox(config)
+    second_key = deliver(config, raw, minutes_after_morning=40)
+
+    summary = process_mailbox(config)
+
+    assert summary.already_recorded == 1
+    assert Report.select().count() == 1
+    assert InboundMessage.select().count() == 1
+    assert second_key in keys_in(config, config.processed_folder)
+
+
+def test_second_reply_same_day_linked_to_first(config):
+    patient = enrol(config)
+    deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=30)
+    deliver(config, reply_to(patient, YELLOW_ANSWERS, MORNING), minutes_after_morning=90)
+
+    process_mailbox(config)
+
+    first, second = Report.select().order_by(Report.received_at)
+    assert first.first_of_day is None
+    assert second.first_of_day == first
+    assert second.local_date == first.local_date
+
+
+def test_reply_over_hourly_limit_skipped(make_config):
+    set_language("es")
+    clock.set_now(MORNING)
+    config = load_config(make_config(smtp={"max_replies_per_sender_per_hour": 1}))
+    open_store(config)
+    try:
+        patient = enrol(config)
+        deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=10)
+        deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=20)
+
+        summary = process_mailbox(config)
+
+        first, second = Report.select().order_by(Report.received_at)
+        assert summary.replies_skipped == 1
+        assert replies_of(first)[0].status == "pending"
+        assert replies_of(second)[0].status == recording.SKIPPED
+        assert "hora" in replies_of(second)[0].last_error
+    finally:
+        clock.set_now(None)
+        database_proxy.close()
+
+
+def test_stop_request_ends_pass_before_next_message(config):
+    patient = enrol(config)
+    deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+    stop = threading.Event()
+    stop.set()
+
+    summary = process_mailbox(config, stop=stop)
+
+    assert summary.messages_read == 0
+    assert InboundMessage.select().count() == 0
+    assert len(keys_in(config)) == 1
+
+
+def test_oversize_recorded_not_read(make_config):
+    set_language("es")
+    clock.set_now(MORNING)
+    config = load_config(make_config(mailbox={"max_message_bytes": 2000}))
+    open_store(config)
+    try:
+        patient = enrol(config)
+        raw = reply_to(patient, GREEN_ANSWERS, MORNING)
+        deliver(config, raw.replace(b"\r\n\r\n", b"\r\n\r\n" + b"x" * 3000 + b"\r\n", 1))
+
+        process_mailbox(config)
+
+        inbound = InboundMessage.get()
+        assert inbound.kind == "oversize"
+        assert inbound.size > 3000
+        assert Report.select().count() == 0
+    finally:
+        clock.set_now(None)
+        database_proxy.close()
+
+
+def test_header_message_id_read_without_body():
+    from mailtriage.pipeline import header_message_id
+
+    assert header_message_id(b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nbody") == "<a@b>"
+    assert header_message_id(b"Subject: x\r\n\r\nbody") is None
+
