@@ -85,7 +85,7 @@ def _check_custom_dir(custom_dir: str) -> None:
 
 
 def render_template(config, language: str, name: str, **context) -> str:
-    """Render one template of ``language``; any failure raises TemplateRenderError naming it."""
+    """Render one template of ``language``, raising TemplateRenderError that names it on any failure."""
     custom_dir = config.templates_dir if config is not None else ""
     _check_custom_dir(custom_dir)
     language = mail_language(language)

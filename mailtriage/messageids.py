@@ -7,7 +7,7 @@ replies can be matched through In-Reply-To and References.
 
 import secrets
 from datetime import date
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 
 DEFAULT_DOMAIN = "localhost"
 
@@ -45,7 +45,7 @@ def split_message_ids(header_value: str | None) -> list[str]:
 
 
 def references_after(patient_references: list[str], patient_message_id: str | None) -> str:
-    """Return the References value of an answer: the patient's References, then their Message-ID.
+    """Return the References value of a reply: the patient's References, then their Message-ID.
 
     RFC 5322 section 3.6.4 builds References this way. Duplicates are dropped.
     """
@@ -54,8 +54,3 @@ def references_after(patient_references: list[str], patient_message_id: str | No
         chain.append(patient_message_id)
     return " ".join(dict.fromkeys(chain))
 
-
-def first_address(value: str) -> str:
-    """Return the first bare address of a header value such as ``Ana <ana@example.mx>``."""
-    addresses = getaddresses([value or ""])
-    return addresses[0][1] if addresses else ""

@@ -32,8 +32,8 @@ DAILY = "daily"
 ENROLMENT = "enrolment"
 ON_DEMAND = "on_demand"
 ISSUANCE_KINDS = (DAILY, ENROLMENT, ON_DEMAND)
-# The kinds that count as the day's questionnaire: the welcome on the
-# enrolment day stands in for that day's daily questionnaire.
+# The kinds that count as the day's questionnaire, because the welcome
+# replaces the daily questionnaire on the enrolment day.
 DAY_QUESTIONNAIRE_KINDS = (DAILY, ENROLMENT)
 
 MONITORING = "monitoring"
@@ -211,6 +211,17 @@ def latest_issuance(patient) -> Issuance | None:
             .order_by(Issuance.created_at.desc(), Issuance.id.desc()).first())
 
 
+def render_reminder(patient, unit, config, issuance) -> RenderedMail:
+    """Render the reminder of ``issuance``: the reminder text, then its questions and folio."""
+    language = patient_language(patient, config)
+    folio = format_folio(issuance.folio)
+    subject = in_language(language, "Recordatorio: cuestionario de automonitoreo COVID-19 [Folio {folio}]",
+                          "Reminder: COVID-19 self-monitoring questionnaire [Folio {folio}]", folio=folio)
+    return render_pair(config, language, "reminder", subject, first_name=patient.first_name,
+                       unit=unit, folio=folio, questionnaire_date=issuance.local_date,
+                       questions=numbered_prompts(language))
+
+
 def issue_reminder(patient, unit, config, now: datetime | None = None) -> OutboxMessage:
     """Queue the reminder to a silent patient and record it, in one transaction.
 
@@ -227,14 +238,7 @@ def issue_reminder(patient, unit, config, now: datetime | None = None) -> Outbox
             "el paciente {id} no tiene cuestionarios enviados; no hay nada que recordarle",
             "patient {id} has no questionnaire sent yet; there is nothing to remind", id=patient.id))
 
-    language = patient_language(patient, config)
-    folio = format_folio(issuance.folio)
-    subject = in_language(language, "Recordatorio: cuestionario de automonitoreo COVID-19 [Folio {folio}]",
-                          "Reminder: COVID-19 self-monitoring questionnaire [Folio {folio}]", folio=folio)
-    mail = render_pair(config, language, "reminder", subject, first_name=patient.first_name,
-                       unit=unit, folio=folio, questionnaire_date=issuance.local_date,
-                       questions=numbered_prompts(language))
-
+    mail = render_reminder(patient, unit, config, issuance)
     with database_proxy.atomic():
         message = OutboxMessage.create(
             kind="reminder", patient=patient, issuance=issuance, to_address=patient.email,

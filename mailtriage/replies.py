@@ -6,7 +6,7 @@ It never lists rule ids or the reasons staff see.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
@@ -33,7 +33,7 @@ BLOCK_ORDER = ("nothing_read", "could_not_read", "very_low_spo2", "measure_spo2"
 
 @dataclass(frozen=True)
 class ReplyContext:
-    """What a reply takes from the patient's message: subject, folio, ids and the SpO2 text."""
+    """The parts of the patient's message that a reply uses: subject, folio, ids and the SpO2 text."""
 
     subject: str = ""
     folio: str | None = None
@@ -106,7 +106,7 @@ def reply_subject(patient_subject: str, folio: str | None, language: str) -> str
 
 
 def ordered_blocks(blocks) -> list[str]:
-    """Return the result's blocks once each, in reading order; unknown names go last."""
+    """Return the result's blocks once each, in reading order, with unknown names last."""
     chosen = list(dict.fromkeys(blocks))
     if "nothing_read" in chosen and "could_not_read" in chosen:
         chosen.remove("could_not_read")
@@ -182,7 +182,7 @@ def build_reply_outbox(report: Report, reading: MessageReading | None, config,
     language = patient_language(patient, config)
     context = ReplyContext.from_reading(reading) if reading is not None else ReplyContext.from_report(report)
     if not context.folio and report.issuance_id:
-        context = ReplyContext(**{**context.__dict__, "folio": report.issuance.folio})
+        context = replace(context, folio=report.issuance.folio)
 
     mail = render_reply(result or result_from_report(report), patient, unit, language, context, config)
     moment = now or clock.now()

@@ -116,9 +116,9 @@ def test_issue_retries_folio_taken_concurrently(config, monkeypatch):
     first = add_patient()
     second = add_patient(first_name="Luis", email="luis@example.org")
     clock.set_now(utc(4, 17))
-    taken = issue_questionnaire(first, config.unit("UMF-34"), config).folio
+    first_folio = issue_questionnaire(first, config.unit("UMF-34"), config).folio
     # The check passed, but another process stored the same folio before the insert.
-    drawn = iter([taken, "ZZZZ2222"])
+    drawn = iter([first_folio, "ZZZZ2222"])
     monkeypatch.setattr(questionnaires, "unused_folio", lambda is_taken: next(drawn))
 
     issuance = issue_questionnaire(second, config.unit("UMF-34"), config)
@@ -167,7 +167,7 @@ def test_questionnaire_lines_match_questions(config):
     expected = [f"{number}. {question.prompt_es}" for number, question in enumerate(DEFAULT_QUESTIONS, 1)]
     assert numbered_lines(message.body_text) == expected
     html_lines = re.findall(r">(\d+\. [^<]*)</p>", message.body_html)
-    assert [line.replace("&#34;", '"') for line in html_lines] == expected
+    assert html_lines == expected
 
 
 def test_english_questionnaire_uses_english_prompts(config):

@@ -11,7 +11,9 @@ from mailtriage.config import load_config
 from mailtriage.contracts import MessageReading, RuleHit, TriageResult, Unreadable
 from mailtriage.i18n import set_language
 from mailtriage.mailtemplates import TemplateRenderError, template_environment
-from mailtriage.models import Issuance, Patient, Report, Unit, database_proxy, open_database
+from mailtriage.models import (
+    InboundMessage, Issuance, Patient, Report, Unit, database_proxy, open_database,
+)
 from mailtriage.replies import (
     ReplyContext, build_reply_outbox, render_reply, render_staff_alert, reply_subject,
 )
@@ -267,7 +269,26 @@ def test_reply_outbox_threads_patients_message(store):
     assert "Vaya ahora mismo a Urgencias del Hospital General de Zona No. 1" in message.body_text
 
 
-def test_reply_message_id_stored_once(store):
+def test_reply_from_stored_raw_message(store):
+    report = stored_report(unreadable={"spo2": {"raw": "38", "why": "out_of_range"}},
+                           blocks=["very_low_spo2"])
+    raw = (b"From: ana@example.org\r\nSubject: RE: Cuestionario [Folio K7QM-2XPD]\r\n"
+           b"Message-ID: <reply-4@example.org>\r\n"
+           b"References: <q-20261204-K7QM2XPD@umf34.example.mx>\r\n\r\n1. no\r\n")
+    report.inbound = InboundMessage.create(mailbox="INBOX", uid="7", received_at=clock.now(),
+                                           raw=raw, created_at=clock.now())
+    report.save()
+
+    message = build_reply_outbox(report, None, store)
+
+    assert message.subject == "RE: Cuestionario [Folio K7QM-2XPD]"
+    assert message.in_reply_to == "<reply-4@example.org>"
+    assert message.references == "<q-20261204-K7QM2XPD@umf34.example.mx> <reply-4@example.org>"
+    assert "El número de oxigenación que anotó (38) es muy bajo." in message.body_text
+    assert "folio K7QM-2XPD" in message.body_text
+
+
+def test_reply_message_id_new_and_stored(store):
     report = stored_report()
     reading = MessageReading(kind="answer", message_id="<reply-3@example.org>")
 

@@ -83,8 +83,8 @@ def send_outbox(config) -> int | None:
     except ModuleNotFoundError as exc:
         if exc.name != "mailtriage.outbox":
             raise
-        # NOTE: without the outbox module this build cannot send; the daemon
-        # sends the queued rows once it can.
+        # NOTE: a build without the outbox module cannot send. The rows stay
+        # queued, and the summary says so.
         return None
 
     result = send_pending(config)
