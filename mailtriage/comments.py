@@ -1,0 +1,80 @@
+"""Alarm phrases in the patient's free-text comment (item 18).
+
+The comment and every phrase go through the same normalisation, so accents,
+case, punctuation, compatibility forms and invisible characters never decide
+a match. A phrase matches when its words appear consecutively and whole; a
+word ending in ``*`` matches any word that starts with it.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_NOT_LETTER_OR_DIGIT = re.compile(r"[^a-z0-9]+")
+
+
+def normalize_text(text: str) -> str:
+    """Reduce text to lowercase a-z, 0-9 and single spaces, in the fixed order of the matching rules."""
+    text = unicodedata.normalize("NFKC", text)
+
+    # Format characters (zero-width space and joiners, soft hyphen, BOM,
+    # direction marks) are dropped, never turned into a space, so they
+    # cannot split a word.
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    text = text.casefold()
+
+    decomposed = unicodedata.normalize("NFD", text)
+    text = "".join(char for char in decomposed if not unicodedata.combining(char))
+
+    return _NOT_LETTER_OR_DIGIT.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class AlarmPhrase:
+    """One configured phrase: the text as written in the rule file and its normalised words."""
+
+    text: str
+    words: tuple[str, ...]
+
+    def matches_at(self, comment_words: list[str], start: int) -> bool:
+        for offset, word in enumerate(self.words):
+            candidate = comment_words[start + offset]
+            if word.endswith("*"):
+                if not candidate.startswith(word[:-1]):
+                    return False
+            elif candidate != word:
+                return False
+        return True
+
+
+def compile_phrase(text: str) -> AlarmPhrase:
+    """Normalise one configured phrase; raise ValueError when it has no words or a misplaced ``*``."""
+    words = []
+    for raw_word in text.split():
+        wildcard = raw_word.endswith("*")
+        stem = raw_word[:-1] if wildcard else raw_word
+        parts = normalize_text(stem).split()
+        if "*" in stem or not parts:
+            raise ValueError(text)
+        if wildcard:
+            parts[-1] += "*"
+        words.extend(parts)
+
+    if not words:
+        raise ValueError(text)
+    return AlarmPhrase(text=text, words=tuple(words))
+
+
+def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) -> list[str]:
+    """Return the configured phrases found in any of the comments, in configuration order."""
+    found = []
+    comment_words = [normalize_text(comment).split() for comment in comments]
+    for phrase in phrases:
+        if any(_contains(words, phrase) for words in comment_words):
+            found.append(phrase.text)
+    return found
+
+
+def _contains(comment_words: list[str], phrase: AlarmPhrase) -> bool:
+    last_start = len(comment_words) - len(phrase.words)
+    return any(phrase.matches_at(comment_words, start) for start in range(last_start + 1))
