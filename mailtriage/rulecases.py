@@ -1,0 +1,170 @@
+"""Running a table of cases against a rule set: triage cases and non-reporting cases.
+
+A triage case describes the moment a report arrives: the profile, today's
+answers and the earlier reports, timed by ``days_ago``/``hours_ago`` or by
+``received_at`` in the unit's time zone. A non-reporting case describes one
+run of the scheduler. The ``date_header`` and ``questionnaire_days_ago`` of
+a case are ignored on purpose: a reply is a report of the day it arrived.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailtriage.contracts import PastReport, PatientProfile, Unreadable
+from mailtriage.errors import MailtriageError
+from mailtriage.i18n import tr
+from mailtriage.nonreporting import CallRecord, ReportStamp, evaluate_nonreporting
+from mailtriage.rules import triage
+from mailtriage.ruleset import RuleSet
+
+# The unit's local time at which a case's current report arrives when the
+# case gives only relative times; late enough that a report 6 h earlier is
+# still the same calendar day.
+CASE_LOCAL_TIME = time(18, 0)
+CASE_DATE = date(2026, 12, 4)
+DEFAULT_CASE_TIMEZONE = "America/Mexico_City"
+UNREADABLE_MARK = "unreadable"
+
+
+class CaseError(MailtriageError):
+    """A case table or one of its cases is malformed."""
+
+
+@dataclass
+class CaseFailure:
+    """One case whose outcome differs from its expectation, or that could not run."""
+
+    case_id: str
+    differences: list[str]
+
+
+def load_cases(path: Path) -> list[dict]:
+    """Read a case table; raise CaseError naming the file when it is not a JSON list of cases."""
+    try:
+        cases = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CaseError(tr("{f}: no se pudo leer ({why})", "{f}: cannot read it ({why})",
+                           f=path, why=exc.strerror or exc)) from exc
+    except ValueError as exc:
+        raise CaseError(tr("{f}: no es JSON válido: {why}", "{f}: not valid JSON: {why}", f=path, why=exc)) from exc
+    if not isinstance(cases, list) or not all(isinstance(case, dict) and "id" in case for case in cases):
+        raise CaseError(tr("{f}: debe ser una lista de casos con «id»", "{f}: must be a list of cases with 'id'",
+                           f=path))
+    return cases
+
+
+def is_nonreporting_case(case: dict) -> bool:
+    return "last_report_hours_ago" in case
+
+
+def run_cases(cases: list[dict], ruleset: RuleSet) -> list[CaseFailure]:
+    """Run every case of a table, of either kind, and return the failures."""
+    failures = []
+    for case in cases:
+        try:
+            differences = (run_nonreporting_case(case, ruleset) if is_nonreporting_case(case)
+                           else run_triage_case(case, ruleset))
+        except (KeyError, TypeError, ValueError) as exc:
+            differences = [tr("caso mal formado: {e!r}", "malformed case: {e!r}", e=exc)]
+        if differences:
+            failures.append(CaseFailure(str(case["id"]), differences))
+    return failures
+
+
+def case_profile(profile: dict, onset_days_ago: int | None = None) -> PatientProfile:
+    return PatientProfile(
+        age_years=profile["age"],
+        age_days=profile.get("age_days"),
+        pregnant=bool(profile.get("pregnant")),
+        postpartum_days=profile.get("postpartum_days"),
+        comorbidities=tuple(profile.get("comorbidities") or ()),
+        illness_day=(onset_days_ago if onset_days_ago is not None else profile["onset_days_ago"]) + 1,
+        unit_altitude_m=profile.get("unit_altitude_m"),
+        baseline_spo2=profile.get("baseline_spo2"),
+        has_oximeter=bool(profile.get("has_oximeter")),
+        unit_timezone=profile.get("unit_time_zone") or DEFAULT_CASE_TIMEZONE,
+    )
+
+
+def case_answers(answers: dict) -> dict:
+    """Turn the table's "unreadable" mark into an Unreadable answer."""
+    return {key: Unreadable(UNREADABLE_MARK, UNREADABLE_MARK) if value == UNREADABLE_MARK else value
+            for key, value in answers.items()}
+
+
+def case_now(timezone_name: str) -> datetime:
+    return datetime.combine(CASE_DATE, CASE_LOCAL_TIME, tzinfo=ZoneInfo(timezone_name))
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"received_at without a UTC offset: {text}")
+    return moment
+
+
+def case_history(case: dict, now: datetime) -> list[PastReport]:
+    """Build the earlier reports; relative times also fix each report's calendar day."""
+    history = []
+    for entry in case.get("history", []):
+        answers = case_answers(entry.get("answers", {}))
+        if "received_at" in entry:
+            history.append(PastReport(parse_time(entry["received_at"]), answers, entry["color"]))
+            continue
+
+        days_ago = entry["days_ago"]
+        hours_ago = entry.get("hours_ago", days_ago * 24 if days_ago >= 1 else None)
+        if hours_ago is None or not (hours_ago > 0 and 24 * (days_ago - 1) < hours_ago < 24 * (days_ago + 1)):
+            raise ValueError(f"hours_ago {hours_ago} does not fit days_ago {days_ago}")
+        history.append(PastReport(now - timedelta(hours=hours_ago), answers, entry["color"],
+                                  local_date=now.date() - timedelta(days=days_ago)))
+    return history
+
+
+def run_triage_case(case: dict, ruleset: RuleSet) -> list[str]:
+    """Triage one case and list how the outcome differs from ``expected``."""
+    profile = case_profile(case["profile"])
+    now = parse_time(case["received_at"]) if "received_at" in case else case_now(profile.unit_timezone)
+    result = triage(case_answers(case["answers"]), profile, case_history(case, now), now, ruleset)
+    fired = sorted(hit.rule_id for hit in result.hits)
+    return compare(case["expected"], {"color": result.color, "priority": result.priority, "rules": fired})
+
+
+def run_nonreporting_case(case: dict, ruleset: RuleSet) -> list[str]:
+    """Evaluate one scheduler run and list how the outcome differs from ``expected``."""
+    profile = case_profile(case["profile"])
+    now = case_now(profile.unit_timezone)
+
+    def ago(hours: float) -> datetime:
+        return now - timedelta(hours=hours)
+
+    reports = case.get("reports")
+    if reports is None and case["last_report_hours_ago"] is not None:
+        reports = [{"hours_ago": case["last_report_hours_ago"], "color": case["last_color"]}]
+    stamps = [ReportStamp(ago(report["hours_ago"]), report["color"]) for report in reports or []]
+    calls = [CallRecord(ago(call["hours_ago"]), call["answered"], call["er_confirmed"]) for call in case["calls"]]
+    reminders = [ago(hours) for hours in case.get("reminders_hours_ago") or []]
+    enrolled_hours = case.get("first_questionnaire_hours_ago")
+    if enrolled_hours is None:
+        enrolled_hours = max([report["hours_ago"] for report in reports or []], default=0)
+
+    result = evaluate_nonreporting(now, profile, stamps, calls, reminders, ago(enrolled_hours), ruleset)
+    outcome = {"rules": sorted(result.rules), "color": result.color, "priority": result.priority,
+               "actions": sorted(result.actions)}
+    return compare(case["expected"], outcome)
+
+
+def compare(expected: dict, outcome: dict) -> list[str]:
+    """List each expected field that differs, as "field: expected X, got Y"; lists compare as sets."""
+    differences = []
+    for field_name, wanted in expected.items():
+        got = outcome.get(field_name)
+        if isinstance(wanted, list):
+            wanted = sorted(wanted)
+        if wanted != got:
+            differences.append(tr("{k}: se esperaba {w}, se obtuvo {g}", "{k}: expected {w}, got {g}",
+                                  k=field_name, w=wanted, g=got))
+    return differences
