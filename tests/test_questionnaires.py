@@ -408,6 +408,7 @@ def test_send_all_due_prints_summary(config):
 
     assert result.exit_code == 0, result.output
     assert "Cuestionarios emitidos: 2 (2 diarios, 0 a solicitud)." in result.output
+    assert "Correos enviados: 2; con error: 0; pendientes: 0." in result.output
     assert Issuance.select().count() == 2
 
 
@@ -434,3 +435,15 @@ def test_send_without_options_is_usage_error(config):
 
     assert result.exit_code == 2
     assert "--all-due" in result.output
+
+
+def test_send_many_shows_progress_label(config):
+    for index in range(25):
+        add_patient(first_name=f"P{index}", email=f"p{index}@example.org")
+    clock.set_now(utc(4, 17))
+
+    result = run_cli(config, "questionnaires", "send", "--all-due")
+
+    assert result.exit_code == 0, result.output
+    assert "Emitiendo cuestionarios" in result.output
+    assert "Cuestionarios emitidos: 25 (25 diarios, 0 a solicitud)." in result.output

@@ -5,6 +5,7 @@ from contextlib import ExitStack
 import click
 
 from mailtriage.cli.common import pass_app
+from mailtriage.errors import SendError
 from mailtriage.i18n import tr
 
 # Below this many patients the progress bar would only flicker.
@@ -42,8 +43,14 @@ def send(app, patient_ids, all_due):
     app.database
     on_demand = issue_on_demand(app.config, patient_ids)
     due = issue_all_due(app.config) if all_due else 0
-    sent = send_outbox(app.config)
-    click.echo(summary_line(on_demand, due, sent))
+    sending = send_outbox(app.config)
+    click.echo(summary_line(on_demand, due, sending))
+    if sending is not None and sending.error:
+        raise SendError(tr(
+            "el envío se detuvo: {error}. Los correos quedan en la bandeja de salida y el "
+            "servicio los reintentará",
+            "sending stopped: {error}. The messages stay in the outbox and the daemon will "
+            "retry them", error=sending.error))
 
 
 def issue_on_demand(config, patient_ids) -> int:
@@ -76,8 +83,8 @@ def issue_all_due(config) -> int:
         return issue_due_questionnaires(config, progress=progress)
 
 
-def send_outbox(config) -> int | None:
-    """Send the outbox and return how many messages went out, or None when unknown."""
+def send_outbox(config):
+    """Send the outbox and return the outbox's SendSummary, or None when this build cannot send."""
     try:
         from mailtriage.outbox import send_pending
     except ModuleNotFoundError as exc:
@@ -87,21 +94,19 @@ def send_outbox(config) -> int | None:
         # queued, and the summary says so.
         return None
 
-    result = send_pending(config)
-    if isinstance(result, int):
-        return result
-    return getattr(result, "sent", None)
+    return send_pending(config)
 
 
-def summary_line(on_demand: int, due: int, sent: int | None) -> str:
+def summary_line(on_demand: int, due: int, sending) -> str:
     from mailtriage.models import OutboxMessage
 
     pending = OutboxMessage.select().where(OutboxMessage.status == "pending").count()
     issued = tr("Cuestionarios emitidos: {total} ({due} diarios, {on_demand} a solicitud).",
                 "Questionnaires issued: {total} ({due} daily, {on_demand} on demand).",
                 total=on_demand + due, due=due, on_demand=on_demand)
-    if sent is None:
+    if sending is None:
         return issued + " " + tr("Correos en la bandeja de salida: {pending}.",
                                  "Messages in the outbox: {pending}.", pending=pending)
-    return issued + " " + tr("Correos enviados: {sent}; pendientes: {pending}.",
-                             "Messages sent: {sent}; pending: {pending}.", sent=sent, pending=pending)
+    return issued + " " + tr("Correos enviados: {sent}; con error: {failed}; pendientes: {pending}.",
+                             "Messages sent: {sent}; failed: {failed}; pending: {pending}.",
+                             sent=sending.sent, failed=sending.failed, pending=pending)
