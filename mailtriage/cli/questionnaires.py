@@ -91,7 +91,7 @@ def send_outbox(config):
         if exc.name != "mailtriage.outbox":
             raise
         # NOTE: a build without the outbox module cannot send. The rows stay
-        # queued, and the summary says so.
+        # queued, and the summary counts them as waiting in the outbox.
         return None
 
     return send_pending(config)
