@@ -14,8 +14,9 @@ import threading
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from mailtriage import clock, pipeline
+from mailtriage import clock, pipeline, sdnotify
 from mailtriage.errors import MailtriageError
+from mailtriage.i18n import tr
 
 log = logging.getLogger("mailtriage.daemon")
 
@@ -51,8 +52,7 @@ def issue_due_questionnaires(config) -> int:
     """Issue today's questionnaires that are due and return how many were issued."""
     from mailtriage.questionnaires import issue_due_questionnaires as issue_due
 
-    issued = issue_due(config, clock.now())
-    return issued if isinstance(issued, int) else len(issued or ())
+    return issue_due(config, clock.now())
 
 
 def run_once(config, stop: threading.Event | None = None) -> pipeline.PassSummary:
@@ -114,7 +114,12 @@ class Daemon:
 
     def run(self) -> None:
         """Start the jobs and block until SIGTERM or SIGINT, then stop them cleanly."""
+        from mailtriage.ruleset import ruleset_for
+
         open_store(self.config)
+        # A bad rule file stops the daemon here, with one message, instead of
+        # failing every pass later.
+        ruleset_for(self.config)
         previous = {number: signal.signal(number, self.request_stop)
                     for number in (signal.SIGTERM, signal.SIGINT)}
         try:
@@ -122,11 +127,24 @@ class Daemon:
             self.scheduler.start()
             log.info("daemon started: mailbox %s, polling every %d s",
                      self.config.mailbox.display, self.config.poll_seconds)
-            self.stop_requested.wait()
+            sdnotify.notify_ready(tr("leyendo {m}", "reading {m}", m=self.config.mailbox.display))
+            self.wait_for_stop()
         finally:
+            sdnotify.notify_stopping()
             self.shutdown()
             for number, handler in previous.items():
                 signal.signal(number, handler)
+
+    def wait_for_stop(self) -> None:
+        """Block until a stop is requested, pinging the systemd watchdog when one is set."""
+        interval = sdnotify.watchdog_interval()
+        if interval is None:
+            self.stop_requested.wait()
+            return
+        # NOTE: the ping shows that the main thread is alive, not that jobs
+        # progress; a job stuck on a dead server is bounded by its own timeouts.
+        while not self.stop_requested.wait(interval):
+            sdnotify.notify_watchdog()
 
     def request_stop(self, signal_number=None, frame=None) -> None:
         if not self.stop_requested.is_set():

@@ -7,7 +7,6 @@ OutboxMessage. The caller commits or rolls back all of it at once.
 
 import logging
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
 
 from mailtriage import clock, faults, recording
@@ -28,25 +27,25 @@ class Handled:
     reply_skipped: bool = False
 
 
+@dataclass
 class PassContext:
-    """What every message of a pass needs, loaded once per pass and only when needed."""
+    """What every message of a pass needs, loaded once per pass."""
 
-    def __init__(self, config):
-        from mailtriage.matching import StoreDirectory
-
-        self.config = config
-        self.directory = StoreDirectory()
-
-    @cached_property
-    def ruleset(self):
-        """The configured rule set; a bad rule file raises RulesError on the first answer."""
-        from mailtriage.ruleset import ruleset_for
-
-        return ruleset_for(self.config)
+    config: object
+    ruleset: object
+    directory: object
 
 
 def load_pass_context(config) -> PassContext:
-    return PassContext(config)
+    """Load the rule set and the patient directory for a pass.
+
+    A bad rule file raises RulesError here, before any message is read, so
+    it fails the pass instead of sending every message to quarantine.
+    """
+    from mailtriage.matching import StoreDirectory
+    from mailtriage.ruleset import ruleset_for
+
+    return PassContext(config=config, ruleset=ruleset_for(config), directory=StoreDirectory())
 
 
 def read_message(message, context: PassContext):

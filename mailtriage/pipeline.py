@@ -153,9 +153,9 @@ def send_outbox(config) -> int:
     from mailtriage.outbox import send_pending
 
     result = send_pending(config)
-    if isinstance(result, int):
-        return result
-    return getattr(result, "sent", 0)
+    if result.error:
+        log.warning("outbox: sending stopped early: %s", result.error)
+    return result.sent
 
 
 def record_heartbeat(summary: PassSummary) -> None:
