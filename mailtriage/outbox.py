@@ -1,0 +1,150 @@
+"""Sending the outbox: every pending OutboxMessage that is due, over SMTP or into a Maildir.
+
+Each row's outcome is committed as soon as the server has replied for it,
+so a crash resends at most the messages in flight (one per connection).
+Those carry the row's stable Message-ID, so a resend is recognisable. A 4xx
+reply or a lost connection keeps the row pending with an exponential
+backoff, and a 5xx reply marks it failed with the server's text.
+"""
+
+import asyncio
+import logging
+import mailbox
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mailtriage import clock, faults
+from mailtriage.i18n import tr
+from mailtriage.logsetup import MessageId
+from mailtriage.models import Issuance, OutboxMessage, database_proxy
+from mailtriage.outmessage import build_message
+
+log = logging.getLogger("mailtriage.outbox")
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+# A temporary failure is retried after outbox_retry_seconds, then after
+# twice as long each time up to MAX_RETRY_DELAY, and the row fails at
+# MAX_ATTEMPTS. With the default 60 s, the ten attempts span about six
+# hours, which rides out a relay outage of a morning. Advice older than that
+# is stale, and staff see the failed row.
+MAX_ATTEMPTS = 10
+MAX_RETRY_DELAY = timedelta(hours=2)
+
+
+@dataclass
+class SendSummary:
+    """Counts of one send pass, for the CLI and the log."""
+
+    sent: int = 0
+    deferred: int = 0  # kept pending after a temporary failure
+    failed: int = 0
+    # The connection failure that ended the pass early, for the operator.
+    error: str | None = None
+
+
+def send_pending(config, limit: int | None = None) -> SendSummary:
+    """Send the due pending rows of the outbox, oldest first, at most ``limit``."""
+    rows = due_rows(limit)
+    outcomes = Outcomes(timedelta(seconds=config.outbox_retry_seconds))
+    if not rows:
+        return outcomes.summary
+
+    if config.smtp.scheme == "maildir":
+        deliver_to_maildir(rows, config, outcomes)
+    else:
+        from mailtriage.smtpsend import send_over_smtp
+        asyncio.run(send_over_smtp(rows, config, outcomes))
+    return outcomes.summary
+
+
+def due_rows(limit: int | None) -> list[OutboxMessage]:
+    query = (OutboxMessage.select()
+             .where((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= clock.now()))
+             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(query)
+
+
+def retry_delay(retry_base: timedelta, attempts: int) -> timedelta:
+    """Return the wait after the ``attempts``-th temporary failure: doubling, capped."""
+    return min(retry_base * 2 ** (attempts - 1), MAX_RETRY_DELAY)
+
+
+class Outcomes:
+    """Commits each row's outcome at once, and counts it in ``summary``."""
+
+    def __init__(self, retry_base: timedelta):
+        self.retry_base = retry_base
+        self.summary = SendSummary()
+
+    def sent(self, row: OutboxMessage) -> None:
+        now = clock.now()
+        with database_proxy.atomic():
+            row.status, row.sent_at, row.last_error = SENT, now, None
+            row.attempts += 1
+            row.save()
+            # The questionnaire's own row carries the issuance's Message-ID.
+            # Replies and reminders point at the issuance too, but do not count.
+            if row.issuance_id is not None:
+                (Issuance.update(sent_at=now)
+                 .where((Issuance.id == row.issuance_id) & (Issuance.message_id == row.message_id)
+                        & Issuance.sent_at.is_null())
+                 .execute())
+        self.summary.sent += 1
+        log.info("outbox %d message %s sent", row.id, MessageId(row.message_id))
+
+    def deferred(self, row: OutboxMessage, error: str) -> None:
+        """Keep the row pending with a later next_attempt_at, or fail it at MAX_ATTEMPTS."""
+        if row.attempts + 1 >= MAX_ATTEMPTS:
+            self.failed(row, tr("se abandonó tras {n} intentos; último error: {error}",
+                                "gave up after {n} attempts; last error: {error}",
+                                n=row.attempts + 1, error=error))
+            return
+
+        row.attempts += 1
+        delay = retry_delay(self.retry_base, row.attempts)
+        row.next_attempt_at = clock.now() + delay
+        row.last_error = error
+        with database_proxy.atomic():
+            row.save()
+        self.summary.deferred += 1
+        log.warning("outbox %d message %s deferred (attempt %d of %d), next try in %d s",
+                    row.id, MessageId(row.message_id), row.attempts, MAX_ATTEMPTS,
+                    delay.total_seconds())
+
+    def failed(self, row: OutboxMessage, error: str) -> None:
+        row.attempts += 1
+        row.status, row.last_error = FAILED, error
+        with database_proxy.atomic():
+            row.save()
+        self.summary.failed += 1
+        log.error("outbox %d message %s failed after %d attempt(s)",
+                  row.id, MessageId(row.message_id), row.attempts)
+
+
+def deliver_to_maildir(rows: list[OutboxMessage], config, outcomes: Outcomes) -> None:
+    """Write each message into the configured Maildir instead of sending it (the demo's default)."""
+    try:
+        sent_folder = mailbox.Maildir(config.smtp.path, factory=None, create=True)
+    except OSError as exc:
+        outcomes.summary.error = maildir_error(config, exc)
+        log.error("outbox: %s", outcomes.summary.error)
+        return
+
+    for row in rows:
+        faults.fault_point(faults.BEFORE_SEND)
+        try:
+            sent_folder.add(build_message(row, config).as_bytes())
+        except OSError as exc:
+            outcomes.deferred(row, maildir_error(config, exc))
+            continue
+        faults.fault_point(faults.AFTER_SEND)
+        outcomes.sent(row)
+
+
+def maildir_error(config, exc: OSError) -> str:
+    return tr("no se pudo escribir en el Maildir {path}: {why}. Revise la ruta y los permisos",
+              "cannot write to the Maildir {path}: {why}. Check the path and its permissions",
+              path=config.smtp.path, why=exc.strerror or exc)

@@ -1,0 +1,48 @@
+"""Building the MIME message of an outbox row."""
+
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from mailtriage.models import OutboxMessage
+
+# RFC 3834 section 5: "auto-replied" marks a message sent in response to
+# another one, and "auto-generated" one sent on a schedule. Both tell
+# vacation responders not to answer. Reminders go out as auto-replied, like
+# replies, because they follow up the patient's questionnaire thread.
+AUTO_SUBMITTED = {"reply": "auto-replied", "reminder": "auto-replied"}
+AUTO_GENERATED = "auto-generated"
+
+
+def build_message(row: OutboxMessage, config) -> EmailMessage:
+    """Return the UTF-8 message of ``row``: plain text, or text and HTML alternatives."""
+    message = EmailMessage()
+    message["From"] = config.sender
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    # The time the message was written, so a resend carries the same Date.
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = row.message_id
+    if row.in_reply_to:
+        message["In-Reply-To"] = row.in_reply_to
+    if row.references:
+        message["References"] = row.references
+    message["Auto-Submitted"] = AUTO_SUBMITTED.get(row.kind, AUTO_GENERATED)
+
+    for name, value in (row.extra_headers or {}).items():
+        del message[name]
+        message[name] = value
+
+    message.set_content(row.body_text, charset="utf-8")
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html", charset="utf-8")
+    return message
+
+
+def envelope_sender(config) -> str:
+    """Return the bare address of ``[smtp] from``, for MAIL FROM."""
+    return parseaddr(config.sender)[1]
+
+
+def envelope_recipient(row: OutboxMessage) -> str:
+    """Return the bare address of the row's recipient, for RCPT TO."""
+    return parseaddr(row.to_address)[1] or row.to_address
