@@ -73,7 +73,7 @@ def retry_delay(retry_base: timedelta, attempts: int) -> timedelta:
 
 
 class Outcomes:
-    """Commits each row's outcome at once, and counts it in ``summary``."""
+    """Recorder of each row's outcome: it commits the outcome at once and counts it in ``summary``."""
 
     def __init__(self, retry_base: timedelta):
         self.retry_base = retry_base

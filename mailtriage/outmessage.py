@@ -7,7 +7,7 @@ from mailtriage.models import OutboxMessage
 
 # RFC 3834 section 5: "auto-replied" marks a message sent in response to
 # another one, and "auto-generated" one sent on a schedule. Both tell
-# vacation responders not to answer. Reminders go out as auto-replied, like
+# vacation responders not to reply. Reminders go out as auto-replied, like
 # replies, because they follow up the patient's questionnaire thread.
 AUTO_SUBMITTED = {"reply": "auto-replied", "reminder": "auto-replied"}
 AUTO_GENERATED = "auto-generated"
