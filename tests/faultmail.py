@@ -1,0 +1,258 @@
+"""Helpers for the fault, outage, quarantine and privacy tests.
+
+The invented patients have distinctive names, addresses and symptom words,
+so a leak into a log is easy to find. The helpers write the replies their
+mail clients send and a config pointing at the real test servers, and run
+the daemon as a separate process, which a fault point can kill.
+"""
+
+import os
+import subprocess
+import sys
+import secrets
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+
+from mailtriage import clock
+from mailtriage.config import load_config
+from mailtriage.enrolment import enrol_patient, validate_profile
+from mailtriage.folios import format_folio
+from mailtriage.i18n import set_language
+from mailtriage.models import InboundMessage, Issuance, OutboxMessage, Report, database_proxy, open_database
+from mailtriage.units import sync_units
+
+MONITORING_ADDRESS = "automonitoreo@umf34.example.mx"
+PROCESSED = "Procesados"
+
+# A daemon pass over a few messages takes about 2 s; a hung one is killed.
+DAEMON_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class InventedPatient:
+    """Personal data a log line must never contain."""
+
+    first_name: str
+    last_name: str
+    email: str
+    address: str
+    phone: str
+    comment: str  # free text of question 18, with symptom words
+
+
+PATIENTS = (
+    InventedPatient("Xóchitl", "Quetzalli Barragán", "xochitl.quetzalli@example.com",
+                    "Calle Tamarindo 418, Col. Esterito", "612 555 0141",
+                    "me duele el costado y escupo flemas verdosas"),
+    InventedPatient("Eustaquio", "Moctezuma Ibarra", "eustaquio.moctezuma@example.org",
+                    "Callejón Guaymas 77, Col. Pueblo Nuevo", "612 555 0142",
+                    "siento escalofríos y perdí el olfato"),
+    InventedPatient("Rigoberta", "Anaya Zendejas", "rigoberta.anaya@example.mx",
+                    "Privada Mulegé 9, Fracc. Camino Real", "612 555 0143",
+                    "tengo diarrea y mareos desde ayer"),
+    InventedPatient("Filemón", "Cárdenas Ulloa", "filemon.cardenas@example.net",
+                    "Av. Isabel la Católica 1502, Col. Los Olivos", "612 555 0144",
+                    "me cuesta respirar cuando subo escaleras"),
+)
+
+# Answers by question number, as a patient types them below the quoted
+# questionnaire; 18 is the free-text comment.
+GREEN = {1: "no", 4: "no", 5: "no", 6: "no", 7: "no", 8: "no", 9: "no", 10: "a", 11: "no",
+         12: "no", 13: "no", 14: "no", 15: "97", 16: "mejor", 17: "no"}
+YELLOW = {**GREEN, 1: "si", 2: "38.6", 3: "no", 4: "si", 7: "si", 10: "b", 15: "94", 16: "peor"}
+RED = {**YELLOW, 10: "d", 11: "si"}
+
+
+def open_test_store(config_path: Path):
+    """Load the config, open its database and mirror its units; return the config."""
+    set_language("es")
+    clock.set_now(None)
+    config = load_config(config_path)
+    open_database(config.database_url)
+    sync_units(config)
+    return config
+
+
+def close_test_store() -> None:
+    if not database_proxy.is_closed():
+        database_proxy.close()
+
+
+def enrol(config, person: InventedPatient, email: str | None = None):
+    """Enrol an invented patient; enrolment queues the first questionnaire with its folio."""
+    profile = {
+        "first_name": person.first_name, "last_name": person.last_name,
+        "email": email or person.email, "phone": person.phone,
+        "alt_contact": f"{person.address}, tel. {person.phone}",
+        "sex": "F", "birth_date": "1979-03-14", "unit": config.units[0].code,
+        "has_oximeter": "si",
+    }
+    return enrol_patient(validate_profile(profile, config), config, actor="prueba")
+
+
+def latest_issuance(patient) -> Issuance:
+    return (Issuance.select().where(Issuance.patient == patient)
+            .order_by(Issuance.id.desc()).first())
+
+
+def reply(patient, answers: dict, comment: str = "", sender: str | None = None,
+          message_id: str | None = None, extra_headers: dict | None = None,
+          folio: str | None = None, thread: bool = True) -> bytes:
+    """Return a plain-text reply to the patient's latest questionnaire.
+
+    ``sender`` replaces the patient's address, ``folio`` the issuance's
+    folio, and ``thread=False`` leaves out In-Reply-To and References.
+    """
+    issuance = latest_issuance(patient)
+    used_folio = folio or issuance.folio
+    headers = {
+        "From": formataddr((patient.full_name, sender or patient.email), charset="utf-8"),
+        "To": MONITORING_ADDRESS,
+        "Subject": f"Re: Cuestionario de automonitoreo COVID-19 [Folio {format_folio(used_folio)}]",
+        "Date": format_datetime(clock.now()),
+        "Message-ID": message_id or make_msgid(domain="example.com"),
+        "MIME-Version": "1.0",
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Transfer-Encoding": "8bit",
+    }
+    if thread:
+        headers["In-Reply-To"] = issuance.message_id
+        headers["References"] = issuance.message_id
+    headers.update(extra_headers or {})
+
+    lines = [f"{number} {value}".strip() for number, value in sorted(answers.items())]
+    if comment:
+        lines.append(f"18 {comment}")
+    body = "\r\n".join(lines) + f"\r\n\r\nFolio: {format_folio(used_folio)}\r\n"
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (head + "\r\n" + body).encode("utf-8")
+
+
+def message_id_of(raw: bytes) -> str:
+    return str(BytesHeaderParser().parsebytes(raw)["Message-ID"]).strip()
+
+
+def daemon_environment(fault: str | None = None) -> dict:
+    environment = dict(os.environ)
+    environment.pop("MAILTRIAGE_FAULT", None)
+    environment.pop("MAILTRIAGE_CONFIG", None)
+    if fault:
+        environment["MAILTRIAGE_FAULT"] = fault
+    return environment
+
+
+def run_daemon_once(config_path: Path, fault: str | None = None, verbose: bool = False,
+                    timeout: float = DAEMON_TIMEOUT_SECONDS) -> subprocess.CompletedProcess:
+    """Run `mailtriage poll --once` as its own process, with MAILTRIAGE_FAULT set to ``fault``."""
+    command = [sys.executable, "-m", "mailtriage", "--config", str(config_path)]
+    if verbose:
+        command.append("--verbose")
+    command += ["poll", "--once"]
+    return subprocess.run(command, env=daemon_environment(fault), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def replies_received(smtp_server, patients) -> dict:
+    """Return, per patient address, the Message-IDs of the replies the SMTP server received.
+
+    A reply is a message to the patient with In-Reply-To set, which
+    questionnaires, welcomes and reminders do not have.
+    """
+    addresses = {patient.email.lower() for patient in patients}
+    found: dict[str, list[str]] = {address: [] for address in addresses}
+    for message in smtp_server.messages():
+        recipients = [address.lower() for address in message.envelope_to]
+        for address in recipients:
+            if address in addresses and message["In-Reply-To"]:
+                found[address].append(str(message["Message-ID"]))
+    return found
+
+
+# --------------------------------------------------------------------------- a world of three patients
+
+@dataclass
+class World:
+    """A config on the test servers, three enrolled patients and their replies in the inbox."""
+
+    config_path: Path
+    user: object
+    folder: str
+    patients: list = field(default_factory=list)
+    message_ids: list = field(default_factory=list)
+
+
+def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", **overrides) -> World:
+    """Enrol three patients, send their welcomes, then put one reply of each in ``folder``.
+
+    The daemon polls every second and retries the outbox after one second,
+    so tests of `mailtriage run` and of retries wait little. ``overrides``
+    go to make_config.
+    """
+    user = dovecot.new_user()
+    mailbox_url = user.url.rsplit("/", 1)[0] + f"/{folder}"
+    schedule = {"poll_seconds": 1, "outbox_retry_seconds": 1, **overrides.pop("schedule", {})}
+    config_path = make_config(mailbox_url=mailbox_url, mailbox_password=user.password,
+                              smtp_url=smtp_server.url("smtp"), schedule=schedule, **overrides)
+    if folder != "INBOX":
+        with dovecot.client(user) as imap:
+            imap.create_folder(folder)
+    world = World(config_path=config_path, user=user, folder=folder)
+
+    config = open_test_store(config_path)
+    try:
+        for person in PATIENTS[:3]:
+            world.patients.append(enrol(config, person, email=unique_address(person)))
+    finally:
+        close_test_store()
+
+    # A first pass sends the welcome questionnaires, so the faulted pass
+    # below sends replies only.
+    first = run_daemon_once(config_path)
+    assert first.returncode == 0, first.stderr
+    smtp_server.clear()
+
+    config = open_test_store(config_path)
+    try:
+        for patient, answers in zip(world.patients, (GREEN, YELLOW, RED)):
+            raw = reply(patient, answers)
+            world.message_ids.append(message_id_of(raw))
+            dovecot.append(user, raw, folder=folder)
+    finally:
+        close_test_store()
+    return world
+
+
+def unique_address(person) -> str:
+    """Give each test its own addresses, because the SMTP spool is shared by the session."""
+    local, domain = person.email.split("@")
+    return f"{local}.{secrets.token_hex(3)}@{domain}"
+
+
+def check_exactly_once(world: World, dovecot, smtp_server) -> None:
+    """Assert: one report per reply, one distinct reply per patient, every message filed."""
+    config = open_test_store(world.config_path)
+    try:
+        for patient in world.patients:
+            assert Report.select().where(Report.patient == patient).count() == 1, patient.id
+
+        rows = list(InboundMessage.select())
+        assert sorted(row.message_id for row in rows) == sorted(world.message_ids)
+        for row in rows:
+            assert row.outcome == "reported", (row.id, row.outcome, row.last_error)
+            assert row.handled_on_server, row.id
+
+        replies = OutboxMessage.select().where(OutboxMessage.kind == "reply")
+        assert replies.count() == len(world.patients)
+        for row in replies:
+            assert row.status == "sent", (row.id, row.status, row.last_error)
+    finally:
+        close_test_store()
+
+    received = replies_received(smtp_server, world.patients)
+    for address, message_ids in received.items():
+        assert len(set(message_ids)) == 1, (address, message_ids)
+
+    assert dovecot.count(world.user, world.folder) == 0
+    assert dovecot.count(world.user, PROCESSED) == len(world.message_ids)
