@@ -1,0 +1,104 @@
+"""The shipped case tables pass with the packaged rules, through the runner and through `rules test`."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mailtriage.cli import build_cli
+from mailtriage.i18n import set_language
+from mailtriage.rulecases import load_cases, run_cases
+from mailtriage.ruleset import default_ruleset
+
+DATA = Path(__file__).parent / "data"
+TRIAGE_CASES = DATA / "triage_cases.json"
+NONREPORTING_CASES = DATA / "nonreporting_cases.json"
+
+
+@pytest.fixture(autouse=True)
+def spanish():
+    set_language("es")
+    yield
+    set_language("es")
+
+
+def case_ids(path):
+    return [case["id"] for case in load_cases(path)]
+
+
+@pytest.mark.parametrize("case_id", case_ids(TRIAGE_CASES))
+def test_triage_case(case_id):
+    case = next(case for case in load_cases(TRIAGE_CASES) if case["id"] == case_id)
+
+    failures = run_cases([case], default_ruleset())
+
+    assert failures == [], f"{case_id} ({case['why']}): {failures[0].differences if failures else ''}"
+
+
+@pytest.mark.parametrize("case_id", case_ids(NONREPORTING_CASES))
+def test_nonreporting_case(case_id):
+    case = next(case for case in load_cases(NONREPORTING_CASES) if case["id"] == case_id)
+
+    failures = run_cases([case], default_ruleset())
+
+    assert failures == [], f"{case_id} ({case['why']}): {failures[0].differences if failures else ''}"
+
+
+def test_tables_have_every_case():
+    assert len(load_cases(TRIAGE_CASES)) == 77
+    assert len(load_cases(NONREPORTING_CASES)) == 13
+
+
+def test_runner_reports_what_differed():
+    case = dict(load_cases(TRIAGE_CASES)[1])
+    case["expected"] = {"color": "rojo", "priority": None, "rules": ["R06"]}
+
+    failures = run_cases([case], default_ruleset())
+
+    assert [failure.case_id for failure in failures] == ["T02"]
+    assert "color: se esperaba rojo, se obtuvo amarillo" in failures[0].differences
+    assert any(difference.startswith("priority:") for difference in failures[0].differences)
+    assert any("['Y03']" in difference for difference in failures[0].differences)
+
+
+def test_runner_ignores_date_header():
+    case = next(case for case in load_cases(TRIAGE_CASES) if case["id"] == "T66")
+    case = dict(case, date_header="Mon, 30 Nov 2026 08:00:00 -0600", questionnaire_days_ago=4)
+
+    assert run_cases([case], default_ruleset()) == []
+
+
+def test_runner_rejects_hours_outside_day():
+    case = dict(load_cases(TRIAGE_CASES)[0])
+    case["history"] = [dict(case["history"][0], days_ago=1, hours_ago=60)]
+
+    failures = run_cases([case], default_ruleset())
+
+    assert len(failures) == 1
+    assert "caso mal formado" in failures[0].differences[0]
+
+
+def run_cli(*arguments):
+    return CliRunner().invoke(build_cli(), list(arguments))
+
+
+@pytest.mark.parametrize("table, count", [(TRIAGE_CASES, 77), (NONREPORTING_CASES, 13)])
+def test_rules_test_command_passes(table, count):
+    result = run_cli("rules", "test", str(table))
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(f"{count} correctos, 0 fallidos")
+
+
+def test_rules_test_command_shows_failure(tmp_path):
+    cases = load_cases(TRIAGE_CASES)[:3]
+    cases[2]["expected"] = {"color": "verde", "priority": None, "rules": []}
+    table = tmp_path / "cases.json"
+    table.write_text(json.dumps(cases), encoding="utf-8")
+
+    result = run_cli("rules", "test", str(table))
+
+    assert result.exit_code == 1
+    assert "✗ T03: color: se esperaba verde, se obtuvo amarillo" in result.output
+    assert "2 correctos, 1 fallidos" in result.output
