@@ -7,10 +7,12 @@ each test reads only its own mail. Give each test its own IMAP user with
 ``dovecot.new_user()``.
 """
 
-import tomli_w
-import pytest
+import socket
 
-from servers import DovecotServer, ServerError, SmtpServer, make_certificate
+import pytest
+import tomli_w
+
+from servers import LOOPBACK, DovecotServer, ServerError, SmtpServer, make_certificate
 
 # Servers started in this session, checked before each test.
 _started_servers: list = []
@@ -80,6 +82,15 @@ def _fresh_servers():
             server.accept_all()
             server.clear()
     yield
+
+
+@pytest.fixture
+def silent_server():
+    """Return a loopback port that accepts connections and never sends a byte, for timeout tests."""
+    with socket.socket() as listener:
+        listener.bind((LOOPBACK, 0))
+        listener.listen()
+        yield listener.getsockname()[1]
 
 
 @pytest.fixture

@@ -404,3 +404,12 @@ def test_maildir_move_of_gone_message_fails(maildir_config, tmp_path):
         (tmp_path / "Buzon" / "new" / key).unlink()
         with pytest.raises(MailboxError, match="no longer in the inbox"):
             inbox.move(message, maildir_config.processed_folder)
+
+
+def test_imap_silent_server_times_out(configure, silent_server, monkeypatch):
+    monkeypatch.setattr(imapbox, "TIMEOUT_SECONDS", 0.3)
+    config = configure(mailbox_url=f"imap://nadie@127.0.0.1:{silent_server}/INBOX",
+                       mailbox_password="x")
+
+    with pytest.raises(MailboxError, match=f"127.0.0.1:{silent_server}: timed out after 0.3 s"):
+        open_inbox(config).__enter__()

@@ -356,3 +356,14 @@ def test_maildir_sink_writes_messages(configure, tmp_path):
     assert stored["Auto-Submitted"] == "auto-generated"
     assert stored.get_content_type() == "multipart/alternative"
     assert send_pending(config).sent == 0
+
+
+def test_silent_server_times_out(configure, silent_server, monkeypatch):
+    monkeypatch.setattr(smtpsend, "SMTP_TIMEOUT_SECONDS", 0.3)
+    config = configure(smtp_url=f"smtp://127.0.0.1:{silent_server}")
+    row = queue(1)
+
+    summary = send_pending(config)
+
+    assert summary.error == f"SMTP server smtp://127.0.0.1:{silent_server}: timed out after 0.3 s"
+    assert reload(row).attempts == 1
