@@ -69,8 +69,13 @@ class ImapInbox:
 
     def open(self) -> None:
         self._client = self._connect()
-        with self._server_errors(tr("abrir la carpeta {f}", "open the folder {f}", f=self.folder)):
-            selected = self._client.select_folder(self.folder)
+        try:
+            with self._server_errors(tr("abrir la carpeta {f}", "open the folder {f}", f=self.folder)):
+                selected = self._client.select_folder(self.folder)
+        except MailboxError:
+            _logout_quietly(self._client)
+            self._client = None
+            raise
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self._load_state()
 

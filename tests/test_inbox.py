@@ -413,3 +413,13 @@ def test_imap_silent_server_times_out(configure, silent_server, monkeypatch):
 
     with pytest.raises(MailboxError, match=f"127.0.0.1:{silent_server}: timed out after 0.3 s"):
         open_inbox(config).__enter__()
+
+
+@pytest.mark.servers
+def test_imap_missing_folder_names_it(dovecot, configure):
+    user = dovecot.new_user()
+    config = configure(mailbox_url=user.url.replace("/INBOX", "/NoExiste"),
+                       mailbox_password=user.password)
+
+    with pytest.raises(MailboxError, match="failed to open the folder NoExiste"):
+        open_inbox(config).__enter__()
