@@ -9,13 +9,12 @@ that start, or the next non-empty line when nothing follows on the same line.
 """
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
 from mailtriage.questions import TEXT, Question
-from mailtriage.textnorm import fold
-
-_FOLDED_CHARS: dict[str, str] = {}
+from mailtriage.textnorm import fold, fold_aligned, skeleton_with_origin
 
 _NUMBERED = re.compile(r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[.)\-:=]))?[ \t]*(?![\d.,])")
 _COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.,]|[ \t]*$)")
@@ -72,7 +71,7 @@ class ItemStart:
 def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list[tuple[str, str]]:
     """Return (key, answer text) for every item the block's text names with a non-empty answer."""
     text = "\n".join(lines)
-    folded, origin = _fold_with_origin(text)
+    folded, origin = skeleton_with_origin(text)
     starts, prompt_spans = _prompt_starts(text, folded, origin, questions)
     starts += _line_starts(text, starts, prompt_spans, questions)
     starts.sort(key=lambda start: start.position)
@@ -87,28 +86,13 @@ def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list
     return found
 
 
-def _fold_with_origin(text: str) -> tuple[str, list[int]]:
-    """Fold ``text`` to letters and digits only, with the text offset of each folded char."""
-    chars: list[str] = []
-    origin: list[int] = []
-    for offset, char in enumerate(text):
-        folded = _FOLDED_CHARS.get(char)
-        if folded is None:
-            folded = "".join(c for c in fold(char) if c.isascii() and c.isalnum())
-            _FOLDED_CHARS[char] = folded
-        for piece in folded:
-            chars.append(piece)
-            origin.append(offset)
-    return "".join(chars), origin
-
-
 @lru_cache(maxsize=8)
 def _prompt_skeletons(questions: tuple[Question, ...]) -> tuple[tuple[str, str, re.Pattern], ...]:
     """Return (key, letters and digits of the prompt, pattern of the punctuation ending it)."""
     skeletons = []
     for question in questions:
         for prompt in (question.prompt_es, question.prompt_en):
-            skeleton = _fold_with_origin(prompt)[0]
+            skeleton = skeleton_with_origin(prompt)[0]
             ending = prompt[len(prompt.rstrip(_NOT_ALNUM)):]
             closing = "".join(sorted(set(ending.replace(" ", "")) | set(":.-=")))
             tail = re.compile(r"[\s" + re.escape(closing) + r"]*")
@@ -144,17 +128,31 @@ def _skip_tail(text: str, end: int, tail: re.Pattern) -> int:
 def _line_starts(text, prompt_starts, prompt_spans, questions):
     """Find items opened by a number or a retyped name at the start of a line."""
     taken = {start.position for start in prompt_starts}
+    aliases = _alias_pattern(questions)
+    spans = _merge_spans(prompt_spans)
+    span_begins = [begin for begin, _ in spans]
     starts = []
     offset = 0
     for line in text.split("\n"):
         line_end = offset + len(line)
-        inside_prompt = any(begin <= offset < end for begin, end in prompt_spans)
+        nearest = bisect_right(span_begins, offset) - 1
+        inside_prompt = nearest >= 0 and offset < spans[nearest][1]
         if offset not in taken and not inside_prompt:
             starts += _numbered_starts(text, offset, line_end, questions)
             if not starts or starts[-1].position < offset:
-                starts += _named_start(text, offset, line, questions)
+                starts += _named_start(offset, line, aliases)
         offset = line_end + 1
     return starts
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(spans):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
 def _numbered_starts(text, offset, line_end, questions):
@@ -182,19 +180,19 @@ def _numbered_starts(text, offset, line_end, questions):
 def _skip_own_name(text: str, start: int, line_end: int, key: str) -> int:
     """Skip a short name of the numbered question itself ("1. Fiebre", "18. Comentarios:")."""
     line = text[start:line_end]
-    folded, origin = _fold_line(line, 0)
+    folded = fold_aligned(line)
     for name in sorted(ALIASES.get(key, ()), key=len, reverse=True):
         if folded.startswith(name) and (len(folded) == len(name) or not folded[len(name)].isalnum()):
-            name_end = origin[len(name) - 1] + 1
+            name_end = len(name)
             separator = _NAME_SEPARATOR.match(line, name_end)
             return start + (separator.end() if separator else name_end)
     return start
 
 
-def _named_start(text, offset, line, questions):
+def _named_start(offset, line, aliases):
     checkbox = _CHECKBOX.match(line)
     name_offset = checkbox.end() if checkbox else 0
-    key, name_end = _match_alias(line, name_offset, questions)
+    key, name_end = _match_alias(line, name_offset, aliases)
     if key is None:
         return []
 
@@ -208,29 +206,23 @@ def _named_start(text, offset, line, questions):
     return [ItemStart(offset, key, offset + name_end + (separator.end() if separator else 0))]
 
 
-def _match_alias(line: str, start: int, questions) -> tuple[str | None, int]:
+def _match_alias(line: str, start: int, aliases) -> tuple[str | None, int]:
     """Return the key whose longest alias opens ``line`` at ``start``, and where the name ends."""
-    keys = {question.key for question in questions}
-    folded, origin = _fold_line(line, start)
-    best_key, best_length = None, 0
-    for key, names in ALIASES.items():
-        for name in names:
-            if key in keys and len(name) > best_length and folded.startswith(name) \
-                    and (len(folded) == len(name) or not folded[len(name)].isalnum()):
-                best_key, best_length = key, len(name)
-    if best_key is None:
+    pattern, keys_by_name = aliases
+    found = pattern.match(fold_aligned(line[start:]))
+    if found is None:
         return None, 0
-    return best_key, origin[best_length - 1] + 1
+    return keys_by_name[found.group(1)], start + found.end(1)
 
 
-def _fold_line(line: str, start: int) -> tuple[str, list[int]]:
-    """Fold ``line`` from ``start`` keeping spaces and punctuation, with each char's origin."""
-    chars, origin = [], []
-    for offset in range(start, len(line)):
-        for piece in fold(line[offset]) or " ":
-            chars.append(piece)
-            origin.append(offset)
-    return "".join(chars), origin
+@lru_cache(maxsize=8)
+def _alias_pattern(questions: tuple[Question, ...]) -> tuple[re.Pattern, dict[str, str]]:
+    """Compile the aliases of the configured questions, longest first so the longest one wins."""
+    keys = {question.key for question in questions}
+    keys_by_name = {name: key for key, names in ALIASES.items() if key in keys for name in names}
+    names = sorted(keys_by_name, key=len, reverse=True)
+    pattern = re.compile("(" + "|".join(map(re.escape, names)) + r")(?![a-z0-9])")
+    return pattern, keys_by_name
 
 
 def _answer_text(segment: str, kind: str) -> str:

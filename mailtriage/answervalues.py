@@ -28,6 +28,10 @@ _UNSURE = re.compile(r"^(?:no se|no lo se|no estoy segur[oa]|tal vez|quizas?|a v
 _YES_MARKS = re.compile(r"^\[\s*[x✓✔☑]\s*\]|^[✓✔☑✅]")
 _NO_MARKS = re.compile(r"^\[\s*\]|^[☐✗✘❌]")
 _WORD = re.compile(r"[a-z0-9]+")
+# "R: no", "Resp.: si", "-> si": a label some patients type before the answer.
+_ANSWER_PREFIX = re.compile(r"^(?:(?:r|resp|respuesta)\s*[.:=]\s*|(?:-+>|=+>|→)\s*)", re.IGNORECASE)
+# "SpO2 95": the 2 of SpO2 is not a value.
+_SPO2_NAME = re.compile(r"\b(?:sp\s*o2|o2)\b")
 _EDGE_PUNCTUATION = " .,;:!¡?¿-_*'\"()"
 
 _NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d+)?(?![\d])")
@@ -39,6 +43,7 @@ _NOT_MEASURED = re.compile(
     r"medicamento|medicina|paracetamol|pastilla|aparato|aplica)\b"
     r"|\b(?:not measured|did not measure|didn't measure|no (?:thermometer|oximeter))\b")
 
+_LETTER_A_MARK = re.compile(r"a\s*[).:,-]")
 _DYSPNEA_LETTERS = {"a": 0, "b": 1, "c": 2, "d": 3}
 # A bare digit may count from 0 or from 1, so it reads as the more severe meaning.
 _DYSPNEA_DIGITS = {"0": 0, "1": 1, "2": 2, "3": 3, "4": 3}
@@ -64,7 +69,7 @@ BLANK = Value()
 
 def read_value(question: Question, raw: str) -> Value:
     """Read ``raw`` as the answer to ``question``."""
-    text = raw.strip()
+    text = _ANSWER_PREFIX.sub("", raw.strip())
     folded = fold(text).strip(_EDGE_PUNCTUATION + "\u2026")
     if not folded and not _YES_MARKS.match(text) and not _NO_MARKS.match(text):
         return BLANK
@@ -125,7 +130,7 @@ def read_temperature(text: str, folded: str) -> Value:
 
 
 def read_spo2(text: str, folded: str) -> Value:
-    number, problem = _single_number(text, folded)
+    number, problem = _single_number(text, _SPO2_NAME.sub(" ", folded))
     if problem is not None:
         return Value(unreadable=problem)
     if not SPO2_RANGE[0] <= number <= SPO2_RANGE[1]:
@@ -140,8 +145,7 @@ def read_dyspnea(text: str, folded: str) -> Value:
 
     levels = set()
     for index, word in enumerate(words):
-        # "a" is also a Spanish preposition: it names a letter only first or after "la"/"letra".
-        if word == "a" and index > 0 and words[index - 1] not in ("la", "letra", "opcion", "inciso"):
+        if word == "a" and not _names_letter_a(words, index, folded):
             continue
         if word in _DYSPNEA_LETTERS:
             levels.add(_DYSPNEA_LETTERS[word])
@@ -150,6 +154,13 @@ def read_dyspnea(text: str, folded: str) -> Value:
     if not levels:
         return Value(unreadable=Unreadable(text, NOT_A_CHOICE))
     return Value(max(levels))
+
+
+def _names_letter_a(words: list[str], index: int, folded: str) -> bool:
+    """Tell the letter A from the Spanish preposition "a" ("a veces me falta el aire")."""
+    if index > 0:
+        return words[index - 1] in ("la", "letra", "opcion", "inciso")
+    return len(words) == 1 or bool(_LETTER_A_MARK.match(folded))
 
 
 def read_trend(text: str, folded: str) -> Value:

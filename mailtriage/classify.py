@@ -5,7 +5,6 @@ The signals are those of RFC 3464 (multipart/report), RFC 3834
 Each check returns the reason for staff, or "" when the message is not one.
 """
 
-import email.message
 import re
 
 from mailtriage.textnorm import fold
@@ -17,29 +16,37 @@ _VACATION_SUBJECT = re.compile(
 _LIST_PRECEDENCE = ("bulk", "junk", "list")
 
 
-def bounce_reason(message: email.message.Message, sender: str) -> str:
-    """Return why the message is a delivery status notification, or ""."""
-    if message.get_content_type() == "multipart/report":
+def bounce_reason(fields: dict[str, list[str]], content_type: str, sender: str) -> str:
+    """Return why the message is a delivery status notification, or "".
+
+    ``fields`` maps lower-case header names to their values.
+    """
+    if content_type == "multipart/report":
         return "Content-Type: multipart/report"
     if _BOUNCE_SENDERS.match(sender):
         return f"From: {sender.split('@')[0]}"
-    return_path = message.get("Return-Path")
-    if return_path is not None and str(return_path).strip() in ("<>", ""):
+    return_paths = fields.get("return-path")
+    if return_paths and return_paths[0].strip() in ("<>", ""):
         return "Return-Path: <>"
     return ""
 
 
-def autoreply_reason(message: email.message.Message, subject: str) -> str:
+def autoreply_reason(fields: dict[str, list[str]], subject: str) -> str:
     """Return why the message is an automatic reply, or ""."""
-    auto_submitted = str(message.get("Auto-Submitted", "")).strip().lower()
+    auto_submitted = _first(fields, "auto-submitted").lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return f"Auto-Submitted: {auto_submitted}"
-    for header in ("X-Autoreply", "X-Autorespond"):
-        if message.get(header) is not None:
-            return f"{header}: {str(message.get(header)).strip()}"
-    precedence = str(message.get("Precedence", "")).strip().lower()
+    for header in ("x-autoreply", "x-autorespond"):
+        if header in fields:
+            return f"{header}: {_first(fields, header)}"
+    precedence = _first(fields, "precedence").lower()
     if precedence in _LIST_PRECEDENCE:
         return f"Precedence: {precedence}"
     if _VACATION_SUBJECT.search(fold(subject)):
         return "Subject"
     return ""
+
+
+def _first(fields: dict[str, list[str]], name: str) -> str:
+    values = fields.get(name)
+    return values[0].strip() if values else ""

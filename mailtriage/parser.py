@@ -7,9 +7,10 @@ pipeline records it and triage asks the patient to answer again.
 
 import email
 import email.message
-import email.policy
 import email.utils
 import re
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 
 from mailtriage import limits
 from mailtriage.answers import find_answer_texts
@@ -27,9 +28,11 @@ _LABELLED_FOLIO = re.compile(rf"folio\W{{0,3}}({_FOLIO_HALF})-?({_FOLIO_HALF})(?
                              re.IGNORECASE)
 _DASHED_FOLIO = re.compile(rf"(?<![A-Za-z0-9-])({_FOLIO_HALF})-({_FOLIO_HALF})(?![A-Za-z0-9-])")
 _PLUS_FOLIO = re.compile(rf"\+({_FOLIO_HALF})-?({_FOLIO_HALF})@")
-_PLUS_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To")
+_PLUS_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+# Where to stop looking for the end of an oversize message's header block.
+MAX_OVERSIZE_HEADER_BYTES = 64 * 1024
 
 
 def parse_message(raw: bytes, max_bytes: int,
@@ -48,9 +51,9 @@ def parse_message(raw: bytes, max_bytes: int,
 
 def _read_oversize(raw: bytes) -> MessageReading:
     header_end = _HEADER_END.search(raw)
-    headers = raw[:header_end.end()] if header_end else raw[:64 * 1024]
-    message = email.message_from_bytes(headers, policy=email.policy.default)
-    reading = _read_envelope(message, len(raw))
+    headers = raw[:header_end.end()] if header_end else raw[:MAX_OVERSIZE_HEADER_BYTES]
+    fields = header_fields(email.message_from_bytes(headers))
+    reading = _read_envelope(fields, len(raw))
     reading.kind = OVERSIZE
     reading.reason = f"size {len(raw)} bytes"
     reading.folio = find_folio(reading.subject, reading.plus_folio, "")
@@ -58,44 +61,63 @@ def _read_oversize(raw: bytes) -> MessageReading:
 
 
 def _read_message(raw: bytes, questions: tuple[Question, ...]) -> MessageReading:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    reading = _read_envelope(message, len(raw))
-    text = body_text(message)
-    reading.folio = find_folio(reading.subject, reading.plus_folio, text)
+    # The compat32 policy parses headers only when asked, which keeps reading fast.
+    message = email.message_from_bytes(raw)
+    fields = header_fields(message)
+    reading = _read_envelope(fields, len(raw))
 
-    for kind, reason in ((BOUNCE, bounce_reason(message, reading.sender)),
-                         (AUTOREPLY, autoreply_reason(message, reading.subject))):
+    for kind, reason in ((BOUNCE, bounce_reason(fields, message.get_content_type(), reading.sender)),
+                         (AUTOREPLY, autoreply_reason(fields, reading.subject))):
         if reason:
+            # Not an answer: the folio is only informational, so the body is not decoded.
             reading.kind, reading.reason = kind, reason
+            reading.folio = find_folio(reading.subject, reading.plus_folio, "")
             return reading
 
+    text = body_text(message)
+    reading.folio = find_folio(reading.subject, reading.plus_folio, text)
     _read_answers(reading, text, questions)
     return reading
 
 
-def _header(message: email.message.Message, name: str) -> str:
-    try:
-        value = message.get(name)
-        return "" if value is None else str(value)
-    except (ValueError, TypeError, IndexError, AttributeError):
-        # The default policy parses on access and can fail on a broken header.
+def header_fields(message: email.message.Message) -> dict[str, list[str]]:
+    """Return every header's raw values by lower-case name, read in one pass."""
+    fields: dict[str, list[str]] = {}
+    for name, value in message.items():
+        fields.setdefault(name.lower(), []).append(str(value))
+    return fields
+
+
+def _decoded(fields: dict[str, list[str]], name: str) -> str:
+    """Return a header with its RFC 2047 encoded-words decoded and folding removed, or ""."""
+    values = fields.get(name.lower())
+    if not values:
         return ""
+    text = values[0]
+    if "=?" in text:
+        try:
+            text = str(make_header(decode_header(text)))
+        except (HeaderParseError, UnicodeError, LookupError, ValueError):
+            pass  # a broken encoded-word stays as it was sent
+    return " ".join(text.split())
 
 
-def _read_envelope(message: email.message.Message, size: int) -> MessageReading:
-    sender = email.utils.parseaddr(_header(message, "From"))[1].strip().lower()
-    message_ids = _MESSAGE_ID.findall(_header(message, "Message-ID"))
-    thread_ids = _MESSAGE_ID.findall(_header(message, "In-Reply-To"))
-    thread_ids += reversed(_MESSAGE_ID.findall(_header(message, "References")))
+def _read_envelope(fields: dict[str, list[str]], size: int) -> MessageReading:
+    sender = email.utils.parseaddr(_decoded(fields, "From"))[1].strip().lower()
+    message_ids = _MESSAGE_ID.findall(_decoded(fields, "Message-ID"))
+    thread_ids = _MESSAGE_ID.findall(_decoded(fields, "In-Reply-To"))
+    thread_ids += reversed(_MESSAGE_ID.findall(_decoded(fields, "References")))
+
     plus = None
     for name in _PLUS_HEADERS:
-        for value in message.get_all(name, []) if _header(message, name) else []:
-            plus = plus or _normalise_folio(_PLUS_FOLIO.search(str(value)))
+        for value in fields.get(name, []):
+            plus = plus or _normalise_folio(_PLUS_FOLIO.search(value))
+
     return MessageReading(
         kind=ANSWER, sender=sender, size=size,
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=list(dict.fromkeys(thread_ids)),
-        subject=" ".join(_header(message, "Subject").split()),
+        subject=_decoded(fields, "Subject"),
         plus_folio=plus)
 
 
@@ -103,13 +125,24 @@ def _normalise_folio(match) -> str | None:
     return None if match is None else (match.group(1) + match.group(2)).upper()
 
 
+def _dashed_folio(text: str) -> str | None:
+    """Return the first XXXX-XXXX that looks typed as a folio: upper case, or with a digit.
+
+    Lower-case word pairs such as "mama-papa" fit the folio alphabet too.
+    """
+    for found in _DASHED_FOLIO.finditer(text):
+        if found.group(0).isupper() or any(char.isdigit() for char in found.group(0)):
+            return _normalise_folio(found)
+    return None
+
+
 def find_folio(subject: str, plus_folio: str | None, text: str) -> str | None:
     """Return the folio shown in the subject, else the plus address, else the body."""
     for found in (_normalise_folio(_LABELLED_FOLIO.search(subject)),
-                  _normalise_folio(_DASHED_FOLIO.search(subject)),
+                  _dashed_folio(subject),
                   plus_folio,
                   _normalise_folio(_LABELLED_FOLIO.search(text)),
-                  _normalise_folio(_DASHED_FOLIO.search(text))):
+                  _dashed_folio(text)):
         if found:
             return found
     return None
@@ -120,7 +153,8 @@ def _read_answers(reading: MessageReading, text: str, questions: tuple[Question,
     parts = split_reply(text)
     values: dict[str, Value] = {}
     for block in (parts.top, parts.bottom, parts.everything):
-        values = _read_block(block, questions)
+        if block and (block is not parts.everything or len(parts.top) < len(block)):
+            values = _read_block(block, questions)
         if values:
             break
 

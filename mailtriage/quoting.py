@@ -43,50 +43,53 @@ class ReplyParts:
 def split_reply(text: str) -> ReplyParts:
     """Split decoded reply text into the new text on top, below the quote, and all of it."""
     raw_lines = text.split("\n")
-    quoted = [bool(_QUOTE_PREFIX.match(line)) for line in raw_lines]
-    lines = [_QUOTE_PREFIX.sub("", line) for line in raw_lines]
-    folded = [fold(line) for line in lines]
+    quoted = [line.lstrip(" \t").startswith(">") for line in raw_lines]
+    lines = [_QUOTE_PREFIX.sub("", line) if is_quoted else line
+             for line, is_quoted in zip(raw_lines, quoted)]
 
-    cut = _first_quote_start(folded, quoted)
-    top = cut_signature(lines[:cut], folded[:cut])
+    cut = _first_quote_start(lines, quoted)
+    top = cut_signature(lines[:cut])
 
     last_quoted = max((index for index, is_quoted in enumerate(quoted) if is_quoted), default=None)
     bottom: list[str] = []
     if last_quoted is not None and last_quoted >= cut:
-        start = last_quoted + 1
-        bottom = cut_signature(lines[start:], folded[start:])
+        bottom = cut_signature(lines[last_quoted + 1:])
     return ReplyParts(top=top, bottom=bottom, everything=lines)
 
 
-def _first_quote_start(folded: list[str], quoted: list[bool]) -> int:
-    for index, line in enumerate(folded):
-        if quoted[index] or _SEPARATOR.match(line):
+def _first_quote_start(lines: list[str], quoted: list[bool]) -> int:
+    for index, line in enumerate(lines):
+        if quoted[index]:
             return index
-        if _ATTRIBUTION_END.search(line):
-            return _attribution_start(folded, index)
-        if _HEADER_FROM.match(line) and _has_subject_below(folded, index):
+        folded = fold(line)
+        if _SEPARATOR.match(folded):
             return index
-    return len(folded)
+        if _ATTRIBUTION_END.search(folded):
+            return _attribution_start(lines, index)
+        if _HEADER_FROM.match(folded) and _has_subject_below(lines, index):
+            return index
+    return len(lines)
 
 
-def _attribution_start(folded: list[str], end: int) -> int:
+def _attribution_start(lines: list[str], end: int) -> int:
     """Return the first line of an attribution that ends at line ``end``."""
     for index in range(end, max(-1, end - _ATTRIBUTION_LINES), -1):
-        if not folded[index]:
+        folded = fold(lines[index])
+        if not folded:
             return index + 1
-        if _ATTRIBUTION_START.match(folded[index]):
+        if _ATTRIBUTION_START.match(folded):
             return index
     return end
 
 
-def _has_subject_below(folded: list[str], start: int) -> bool:
-    window = folded[start + 1:start + 1 + _HEADER_BLOCK_LINES]
-    return any(_HEADER_SUBJECT.match(line) for line in window)
+def _has_subject_below(lines: list[str], start: int) -> bool:
+    window = lines[start + 1:start + 1 + _HEADER_BLOCK_LINES]
+    return any(_HEADER_SUBJECT.match(fold(line)) for line in window)
 
 
-def cut_signature(lines: list[str], folded: list[str]) -> list[str]:
+def cut_signature(lines: list[str]) -> list[str]:
     """Return ``lines`` up to the first signature or disclaimer line."""
-    for index, line in enumerate(folded):
-        if _SIGNATURE.match(line):
+    for index, line in enumerate(lines):
+        if _SIGNATURE.match(fold(line)):
             return lines[:index]
     return lines

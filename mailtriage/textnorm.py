@@ -6,21 +6,70 @@ import unicodedata
 # Characters that mail clients insert but a reader never sees: zero-width
 # space/joiners, word joiner, soft hyphen, the BOM iOS puts before quotes and
 # the emoji variation selector that follows ✔.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\u00ad\ufeff\ufe0e\ufe0f"))
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2002\u2003\u2009\t"), " ")
-_LINE_BREAKS = dict.fromkeys(map(ord, "\u2028\u2029\u0085\x0b\x0c"), "\n")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\u00ad\ufeff\ufe0e\ufe0f]")
+_SPACES = re.compile("[\u00a0\u2007\u202f\u2002\u2003\u2009\t]")
+_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029\u0085\x0b\x0c]")
 _WHITESPACE_RUN = re.compile(r"\s+")
+# Marks a character that has no letter or digit in the skeleton form.
+SKELETON_GAP = "\x00"
+
+
+class _FoldTable(dict):
+    """A str.translate table that folds each character on first use and caches it."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code).casefold())
+        folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+        self[code] = folded
+        return folded
+
+
+class _AlignedTable(dict):
+    """Folds to exactly one character, so offsets in the result are offsets in the input."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _FOLD_TABLE[code]
+        self[code] = folded[0] if folded else " "
+        return self[code]
+
+
+class _SkeletonTable(dict):
+    """Folds to one ASCII letter or digit, or SKELETON_GAP for anything else."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _FOLD_TABLE[code]
+        keep = folded[:1].isascii() and folded[:1].isalnum()
+        self[code] = folded[0] if keep else SKELETON_GAP
+        return self[code]
+
+
+_FOLD_TABLE = _FoldTable()
+_ALIGNED_TABLE = _AlignedTable()
+_SKELETON_TABLE = _SkeletonTable()
 
 
 def clean_text(text: str) -> str:
     """Return ``text`` in NFC with Unix line ends, plain spaces and no invisible characters."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.translate(_INVISIBLE).translate(_SPACES).translate(_LINE_BREAKS)
+    text = _LINE_BREAKS.sub("\n", text)
+    if text.isascii():
+        return text.replace("\t", " ")
+    text = _SPACES.sub(" ", _INVISIBLE.sub("", text))
     return unicodedata.normalize("NFC", text)
 
 
 def fold(text: str) -> str:
     """Return the matching form of ``text``: case-folded, without accents, spaces collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _WHITESPACE_RUN.sub(" ", bare).strip()
+    folded = text.lower() if text.isascii() else text.translate(_FOLD_TABLE)
+    return _WHITESPACE_RUN.sub(" ", folded).strip()
+
+
+def fold_aligned(text: str) -> str:
+    """Return ``text`` case-folded and without accents, one character for each input character."""
+    return text.lower() if text.isascii() else text.translate(_ALIGNED_TABLE)
+
+
+def skeleton_with_origin(text: str) -> tuple[str, list[int]]:
+    """Return only the folded letters and digits of ``text``, with each one's offset in ``text``."""
+    mapped = text.translate(_SKELETON_TABLE)
+    origin = [offset for offset, char in enumerate(mapped) if char != SKELETON_GAP]
+    return mapped.replace(SKELETON_GAP, ""), origin
