@@ -1,6 +1,7 @@
 """The shipped case tables pass with the packaged rules, through the runner and through `rules test`."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,47 @@ def test_rules_test_command_shows_failure(tmp_path):
     assert result.exit_code == 1
     assert "✗ T03: color: se esperaba verde, se obtuvo amarillo" in result.output
     assert "2 correctos, 1 fallidos" in result.output
+
+
+@pytest.fixture
+def store(make_config):
+    from staffing import close_store, open_store
+
+    yield open_store(make_config)
+    close_store()
+
+
+def test_triage_command_shows_color_and_stores_nothing(store, tmp_path):
+    from patient_mail import YELLOW_ANSWERS, reply_to
+    from staffing import START, add_report, enrol
+
+    from mailtriage.models import OutboxMessage, Report
+
+    patient = enrol(store)
+    add_report(patient, "verde", answers={"fever": False, "dyspnea_level": 0, "spo2": 97},
+               at=START + timedelta(hours=1))
+    message = tmp_path / "respuesta.eml"
+    message.write_bytes(reply_to(patient, YELLOW_ANSWERS, START + timedelta(days=1)))
+    reports, outbox = Report.select().count(), OutboxMessage.select().count()
+
+    result = CliRunner().invoke(build_cli(), ["--config", str(store.path), "triage", str(message),
+                                              "--patient", str(patient.id),
+                                              "--received-at", "2026-12-05T16:30:00+0000"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Semáforo: AMARILLO (prioridad A)\n")
+    assert "  Y02  Respiración peor que en el reporte del" in result.output
+    assert "  Y03  SpO2 94% (amarillo 93–94%, perfil estándar)" in result.output
+    assert "no se guardó ni envió nada" in result.output
+    assert (Report.select().count(), OutboxMessage.select().count()) == (reports, outbox)
+
+
+def test_triage_command_unknown_patient(store, tmp_path):
+    message = tmp_path / "respuesta.eml"
+    message.write_bytes(b"From: a@example.org\r\nSubject: hola\r\n\r\n10 a\r\n")
+
+    result = CliRunner().invoke(build_cli(), ["--config", str(store.path), "triage", str(message),
+                                              "--patient", "999"])
+
+    assert result.exit_code == 1
+    assert "no existe el paciente 999" in str(result.exception)
