@@ -285,3 +285,81 @@ def build_wheel(tmp_path: Path) -> Path:
                     "--no-build-isolation", "--wheel-dir", str(wheels), str(source)],
                    check=True, timeout=120)
     return next(wheels.glob("mailtriage-*.whl"))
+
+
+# --- rules and templates ---------------------------------------------------------------------
+
+def test_check_bad_rules_file(make_config, tmp_path):
+    rules = tmp_path / "reglas.toml"
+    rules.write_text("version = [sin cerrar\n", encoding="utf-8")
+    config_path = make_config(triage={"rules_file": str(rules)})
+
+    result = run(config_path, "check")
+
+    rules_line = next(line for line in result.stdout.splitlines() if "Reglas" in line)
+    assert rules_line.startswith("✗")
+    assert str(rules) in rules_line
+    assert result.exit_code == 1
+
+
+def test_check_template_syntax_error(make_config, tmp_path):
+    custom = tmp_path / "plantillas"
+    (custom / "es").mkdir(parents=True)
+    (custom / "es" / "reply.txt").write_text("Hola {% if %}\n", encoding="utf-8")
+    config_path = make_config(templates={"directory": str(custom)})
+
+    result = run(config_path, "check")
+
+    templates_line = next(line for line in result.stdout.splitlines() if "Plantillas" in line)
+    assert templates_line.startswith("✗")
+    assert "es/reply.txt:1" in templates_line
+    assert result.exit_code == 1
+
+
+def test_check_missing_templates_dir(make_config, tmp_path):
+    config_path = make_config(templates={"directory": str(tmp_path / "no-existe")})
+
+    result = run(config_path, "check")
+
+    templates_line = next(line for line in result.stdout.splitlines() if "Plantillas" in line)
+    assert templates_line.startswith("✗")
+    assert "[templates] directory" in templates_line
+
+
+# --- systemd units and docs ----------------------------------------------------------------
+
+UNITS = sorted((REPOSITORY / "contrib").glob("mailtriage*.service")) + \
+    sorted((REPOSITORY / "contrib").glob("mailtriage*.timer"))
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_units_verify():
+    result = subprocess.run(["systemd-analyze", "verify", *map(str, UNITS)],
+                            capture_output=True, text=True, timeout=60)
+
+    # The program is not installed at /opt/mailtriage on the test machine.
+    problems = [line for line in result.stderr.splitlines()
+                if "/opt/mailtriage/bin/mailtriage is not executable" not in line]
+    assert problems == []
+
+
+@pytest.mark.parametrize("directive", [
+    "Type=notify", "WatchdogSec=2min", "Restart=on-failure", "User=mailtriage",
+    "StateDirectory=mailtriage", "StateDirectoryMode=0700", "UMask=0077", "NoNewPrivileges=yes",
+    "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes", "CapabilityBoundingSet=",
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+])
+def test_service_unit_has_directive(directive):
+    lines = (REPOSITORY / "contrib" / "mailtriage.service").read_text(encoding="utf-8").splitlines()
+
+    assert directive in lines
+
+
+@pytest.mark.parametrize("guide", ["install.md", "install.es.md"])
+def test_install_guide_covers_commands(guide):
+    text = (REPOSITORY / "docs" / guide).read_text(encoding="utf-8")
+
+    for command in ("init", "check", "status", "backup", "restore", "retention"):
+        assert f"mt {command}" in text, command
+    for unit in UNITS:
+        assert f"contrib/{unit.name}" in text, unit.name
