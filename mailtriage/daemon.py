@@ -10,6 +10,7 @@ import importlib
 import logging
 import signal
 import threading
+from datetime import datetime, timezone
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -88,10 +89,12 @@ class Daemon:
             ("questionnaires", self.issue_questionnaires, QUESTIONNAIRE_CHECK_SECONDS),
             ("nonreporting", self.check_nonreporting, config.nonreport_check_minutes * 60),
         )
+        # The scheduler runs on the wall clock, and every job's first run
+        # starts at once rather than one interval later.
+        start = datetime.now(timezone.utc)
         for job_id, function, seconds in jobs:
-            # The first run starts at once rather than one interval later.
             self.scheduler.add_job(guarded(job_id, function), "interval", seconds=seconds,
-                                   id=job_id, next_run_time=clock.now())
+                                   id=job_id, next_run_time=start)
 
     def poll(self) -> None:
         summary = pipeline.run_pass(self.config, stop=self.stop_requested)
@@ -142,7 +145,7 @@ class Daemon:
             self.stop_requested.wait()
             return
         # NOTE: the ping shows that the main thread is alive, not that jobs
-        # progress; a job stuck on a dead server is bounded by its own timeouts.
+        # progress. A job stuck on a dead server is bounded by its own timeouts.
         while not self.stop_requested.wait(interval):
             sdnotify.notify_watchdog()
 

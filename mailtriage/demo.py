@@ -1,11 +1,11 @@
 """The demo: the whole pipeline on invented patients, in a temporary directory.
 
 `python -m mailtriage.demo` (or `make demo`) enrols the patients of
-``mailtriage/data/demo/patients.json`` in two units, issues their
-questionnaires, drops their replies into a local Maildir, runs one pass,
-and prints each patient's color and reasons, one reply as the patient reads
-it, and the yellow and red list. Nothing leaves the machine: the "SMTP"
-side is the built-in Maildir sink.
+``mailtriage/data/demo/patients.json`` in two units and issues their
+questionnaires. It drops their replies into a local Maildir and runs one
+pass. Then it prints each patient's color and reasons, one reply as the
+patient reads it, and the yellow and red list. Nothing leaves the machine,
+because the "SMTP" side is the built-in Maildir sink.
 """
 
 import json
@@ -166,12 +166,12 @@ def call_list_table(today: date) -> str:
     from mailtriage.export import export_reports
 
     table = export_reports([ROJO, AMARILLO], since=today, per="patient")
-    wanted = (tr("Paciente", "Patient"), tr("Unidad", "Unit"), tr("Teléfono", "Phone"),
+    shown_columns = (tr("Paciente", "Patient"), tr("Unidad", "Unit"), tr("Teléfono", "Phone"),
               tr("Semáforo", "Color"), tr("Prioridad", "Priority"), tr("Motivos", "Reasons"))
-    columns = [table.headers.index(name) for name in wanted]
+    columns = [table.headers.index(name) for name in shown_columns]
     rows = sorted(([str(row[i]) for i in columns] for row in table.rows),
                   key=lambda row: (row[3] != tr("rojo", "red"), row[4] != "A", row[0]))
-    return format_table(list(wanted), rows, wrap_last=REASONS_WIDTH)
+    return format_table(list(shown_columns), rows, wrap_last=REASONS_WIDTH)
 
 
 def run_demo(root: Path) -> None:

@@ -22,7 +22,7 @@ MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "ag
 
 @dataclass(frozen=True)
 class ClientStyle:
-    """How one mail client writes a reply."""
+    """The habits of one mail client when it writes a reply: subject, MIME type, encoding, headers."""
 
     subject_prefix: str = "Re: "
     content_type: str = "text/plain; charset=UTF-8"

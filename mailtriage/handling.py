@@ -11,8 +11,11 @@ from datetime import datetime
 
 from mailtriage import clock, faults, recording
 from mailtriage.alerts import enqueue_staff_alert
-from mailtriage.contracts import ANSWER, ROJO, MessageReading
+from mailtriage.contracts import (
+    ANSWER, FOLIO_MISMATCH, ROJO, UNKNOWN_FOLIO, UNKNOWN_SENDER, MessageReading,
+)
 from mailtriage.i18n import tr
+from mailtriage.logsetup import MessageId
 from mailtriage.models import InboundMessage, Issuance, Patient, Report
 
 log = logging.getLogger("mailtriage.pipeline")
@@ -20,7 +23,7 @@ log = logging.getLogger("mailtriage.pipeline")
 
 @dataclass
 class Handled:
-    """What became of one message: its row, and its report when it was an answer."""
+    """The outcome of one message: its row, and its report when it was an answer."""
 
     inbound: InboundMessage
     report: Report | None = None
@@ -29,7 +32,7 @@ class Handled:
 
 @dataclass
 class PassContext:
-    """What every message of a pass needs, loaded once per pass."""
+    """The inputs shared by every message of a pass, loaded once per pass."""
 
     config: object
     ruleset: object
@@ -64,20 +67,22 @@ def read_message(message, context: PassContext):
     return reading, match_reading(reading, context.directory)
 
 
-def handle_message(key: recording.MessageKey, message, context: PassContext) -> Handled:
-    """Store what the message is; the caller holds the transaction.
+def handle_message(key: recording.MessageKey, message, message_id: str | None,
+                   context: PassContext) -> Handled:
+    """Store the message as an answer or a non-answer, inside the caller's transaction.
 
     ``message`` is an ``inbox.InboxMessage``: its raw bytes (the header only
-    when truncated), its size and its arrival time.
+    when truncated), its size and its arrival time. ``message_id`` is the one
+    the pipeline looked the message up by, so later passes find the same row.
     """
     raw, received_at = message.raw, message.received_at
     reading, match = read_message(message, context)
     kind = match.kind if match is not None else reading.kind
 
-    inbound = recording.inbound_row(key, reading.message_id, raw, received_at)
+    inbound = recording.inbound_row(key, message_id, raw, received_at)
     inbound.kind = kind
     inbound.size = message.size
-    inbound.message_id = reading.message_id
+    inbound.message_id = message_id
     inbound.folio = (match.folio if match is not None else None) or reading.folio
 
     if kind != ANSWER:
@@ -91,10 +96,21 @@ def handle_message(key: recording.MessageKey, message, context: PassContext) -> 
 def record_not_answer(inbound: InboundMessage, reading: MessageReading) -> Handled:
     """Record a message that is not an answer, with why, and never reply to it."""
     inbound.outcome = recording.RECORDED
-    inbound.last_error = reading.reason or None
+    inbound.last_error = reading.reason or match_reason(inbound.kind)
     inbound.save()
-    log.info("message %s recorded as %s", inbound.message_id, inbound.kind)
+    log.info("message %s recorded as %s", MessageId(inbound.message_id or inbound.uid), inbound.kind)
     return Handled(inbound=inbound)
+
+
+def match_reason(kind: str) -> str | None:
+    """Return why matching rejected a message, for staff, when the parser gave no reason."""
+    reasons = {
+        UNKNOWN_SENDER: tr("el remitente no es un paciente en seguimiento",
+                           "the sender is not a patient under monitoring"),
+        UNKNOWN_FOLIO: tr("el folio no existe", "the folio does not exist"),
+        FOLIO_MISMATCH: tr("el folio es de otro paciente", "the folio belongs to another patient"),
+    }
+    return reasons.get(kind)
 
 
 def record_answer(inbound: InboundMessage, reading: MessageReading, match,
@@ -112,8 +128,8 @@ def record_answer(inbound: InboundMessage, reading: MessageReading, match,
 
     skipped = queue_reply(report, inbound, reading, result, context.config)
     alert_staff_if_red(report, context.config)
-    log.info("message %s: report %s (folio %s) is %s", inbound.message_id, report.id,
-             inbound.folio, report.color)
+    log.info("message %s: report %s (folio %s) is %s", MessageId(inbound.message_id or inbound.uid),
+             report.id, inbound.folio, report.color)
     return Handled(inbound=inbound, report=report, reply_skipped=skipped)
 
 
@@ -172,7 +188,7 @@ def queue_reply(report: Report, inbound: InboundMessage, reading: MessageReading
         "no se envió: ya se enviaron {n} respuestas a este remitente en la última hora",
         "not sent: {n} replies were already sent to this sender in the last hour", n=already))
     log.warning("message %s: reply to report %s skipped, sender over %d replies per hour",
-                inbound.message_id, report.id, limit)
+                MessageId(inbound.message_id or inbound.uid), report.id, limit)
     return True
 
 

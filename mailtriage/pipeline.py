@@ -4,11 +4,12 @@ Each message is handled in one database transaction (the inbound message,
 the report and the reply together), and only then moved to the processed
 folder. A crash between the two leaves a recorded message in the inbox,
 which the next pass recognises and only files. A message that fails is
-rolled back and counted; after MAX_ATTEMPTS failures it is moved to the
+rolled back and counted. After MAX_ATTEMPTS failures it is moved to the
 quarantine folder, and the pass goes on with the next message.
 """
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
@@ -18,11 +19,15 @@ from mailtriage import faults, recording
 from mailtriage.contracts import AMARILLO, ROJO, VERDE
 from mailtriage.errors import MailboxError
 from mailtriage.handling import handle_message, load_pass_context
+from mailtriage.heartbeat import record_poll
 from mailtriage.i18n import tr
 from mailtriage.logsetup import MessageId
 from mailtriage.models import database_proxy
 
 log = logging.getLogger("mailtriage.pipeline")
+
+# The id inside a Message-ID header, without comments or folding around it.
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 # A message that fails this many passes in a row is set aside: a persistent
 # failure (a parser bug, a corrupt message) must not block the mailbox, and
@@ -53,10 +58,11 @@ class PassSummary:
 
 
 def header_message_id(raw: bytes) -> str | None:
-    """Return the Message-ID header of raw bytes without parsing the body, or None."""
+    """Return the ``<…>`` id of the Message-ID header, read without parsing the body, or None."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     value = str(headers.get("Message-ID") or "").strip()
-    return value or None
+    bracketed = MESSAGE_ID.search(value)
+    return bracketed.group(0) if bracketed else value or None
 
 
 def run_pass(config, stop: threading.Event | None = None, send: bool = True) -> PassSummary:
@@ -64,7 +70,7 @@ def run_pass(config, stop: threading.Event | None = None, send: bool = True) -> 
     summary = process_mailbox(config, stop)
     if send:
         summary.sent = send_outbox(config)
-    record_heartbeat(summary)
+    record_poll(summary)
     return summary
 
 
@@ -86,21 +92,21 @@ def process_mailbox(config, stop: threading.Event | None = None) -> PassSummary:
 
 
 def handle_one(inbox, message, context, summary: PassSummary) -> None:
-    """Handle one message: skip it if recorded, else store it; then file it on the server."""
+    """Store one message unless it is already recorded, then file it on the server."""
     key = recording.MessageKey(inbox.name, inbox.uidvalidity, str(message.uid))
     message_id = header_message_id(message.raw)
 
     recorded = recording.find_recorded(key, message_id)
     if recorded is not None and recorded.outcome != recording.PENDING:
         summary.already_recorded += 1
-        log.info("message %s already recorded as %s; filing it", MessageId(message_id or ""),
+        log.info("message %s already recorded as %s; filing it", MessageId(message_id or key.uid),
                  recorded.outcome)
         file_on_server(inbox, message, recorded, context.config)
         return
 
     try:
         with database_proxy.atomic():
-            handled = handle_message(key, message, context)
+            handled = handle_message(key, message, message_id, context)
     except MailboxError:
         raise
     except Exception as exc:
@@ -157,10 +163,3 @@ def send_outbox(config) -> int:
         log.warning("outbox: sending stopped early: %s", result.error)
     return result.sent
 
-
-def record_heartbeat(summary: PassSummary) -> None:
-    try:
-        from mailtriage.heartbeat import record_poll
-    except ImportError:
-        return
-    record_poll(summary)

@@ -1,4 +1,4 @@
-"""What the pipeline writes to the database about each message read from the mailbox.
+"""The pipeline's database records of each message read from the mailbox.
 
 A message is identified by its mailbox, UIDVALIDITY and UID, and, across a
 UIDVALIDITY change, by its Message-ID. The functions here run inside the
@@ -17,7 +17,7 @@ REPORTED = "reported"
 RECORDED = "recorded"
 QUARANTINED = "quarantined"
 
-# The longest error text kept with a message; the full traceback is in the log.
+# Maximum length of the error text stored with a message. The traceback goes to the log.
 MAX_ERROR_CHARS = 500
 
 REPLY_KIND = "reply"
@@ -27,7 +27,7 @@ SKIPPED = "skipped"
 
 @dataclass(frozen=True)
 class MessageKey:
-    """Where a message sits: the mailbox, its UIDVALIDITY (None for a Maildir) and the UID or key."""
+    """The location of a message: mailbox, UIDVALIDITY (None for a Maildir), and UID or Maildir key."""
 
     mailbox: str
     uidvalidity: int | None

@@ -1,6 +1,10 @@
 """The pipeline on a local Maildir: one transaction per message, retries, quarantine, no repeats."""
 
 import mailbox
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -109,6 +113,7 @@ def test_stranger_recorded_without_reply(config):
 
     inbound = InboundMessage.get()
     assert inbound.kind in ("unknown_sender", "folio_mismatch")
+    assert inbound.last_error
     assert inbound.patient is None
     assert Report.select().count() == 0
     assert OutboxMessage.select().where(OutboxMessage.kind == "reply").count() == 0
@@ -272,5 +277,38 @@ def test_header_message_id_read_without_body():
     from mailtriage.pipeline import header_message_id
 
     assert header_message_id(b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nbody") == "<a@b>"
+    assert header_message_id(b"Message-ID:\r\n <a@b> (folded)\r\n\r\nbody") == "<a@b>"
     assert header_message_id(b"Subject: x\r\n\r\nbody") is None
 
+
+
+def test_killed_after_store_resumes_on_restart(make_config):
+    set_language("es")
+    path = make_config()
+    config = load_config(path)
+    open_store(config)
+    try:
+        patient = enrol(config)
+        now = datetime.now(timezone.utc)
+        key = deliver_to_maildir(config.mailbox.path, reply_to(patient, YELLOW_ANSWERS, now), now)
+    finally:
+        database_proxy.close()
+    command = [sys.executable, "-m", "mailtriage", "--config", str(path), "poll", "--once"]
+
+    killed = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, faults.FAULT_ENV: faults.AFTER_STORE})
+    restarted = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                               env={**os.environ, faults.FAULT_ENV: ""})
+
+    assert killed.returncode == -signal.SIGKILL
+    assert restarted.returncode == 0, restarted.stderr
+    assert "Ya registrados antes: 1" in restarted.stdout
+    open_store(config)
+    report = Report.get(Report.patient == patient)
+    assert Report.select().count() == 1
+    assert report.inbound.handled_on_server
+    assert keys_in(config, config.processed_folder) == [key]
+    reply, = replies_of(report)
+    assert reply.status == "sent"
+    sent = mailbox.Maildir(config.smtp.path, create=False)
+    assert sum(1 for message in sent if message["Message-ID"] == reply.message_id) == 1

@@ -21,7 +21,6 @@ from mailtriage.i18n import tr
 def poll(app, once):
     from mailtriage.daemon import run_once
 
-    configure_logging(app)
     summary = run_once(app.config)
     click.echo(describe_pass(summary))
 
@@ -59,13 +58,4 @@ def describe_pass(summary) -> str:
 def run(app):
     from mailtriage.daemon import run_forever
 
-    configure_logging(app)
     run_forever(app.config)
-
-
-def configure_logging(app) -> None:
-    """Log in the config's level and format, unless -v already asked for debug messages."""
-    from mailtriage.logsetup import configure_logging as configure
-
-    verbose = click.get_current_context().find_root().params.get("verbose")
-    configure("DEBUG" if verbose else app.config.log_level, app.config.log_format)
