@@ -28,8 +28,8 @@ SMTP_SCHEMES = ("smtps", "smtp+starttls", "smtp")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 
-# Raw messages and answers of a discharged patient are kept this many days;
-# a year lets staff review a case after discharge.
+# Raw messages and answers of a discharged patient are kept this many days,
+# so staff can review a case for a year after discharge.
 DEFAULT_RETENTION_DAYS = 365
 
 

@@ -1,4 +1,4 @@
-"""Probes for ``mailtriage check``: try each part the daemon needs, for real, and say why one fails.
+"""Probes for ``mailtriage check``: try each part the daemon needs, for real, and report why one fails.
 
 Each probe returns a ProbeResult whose detail names the host and port (or
 file) and never a password. The mail server probes live in mailprobes.py. A probe catches every error of its own part,
@@ -48,7 +48,7 @@ def run_probes(config: Config) -> list[ProbeResult]:
 
 
 def _safe_database_url(url: str) -> str:
-    """The database URL without a password, for messages."""
+    """Return the database URL with its password masked, for messages."""
     parts = urlsplit(url)
     if parts.password is None:
         return url

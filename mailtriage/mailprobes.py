@@ -15,8 +15,8 @@ from mailtriage.config import Config, Endpoint
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
 
-# A server that has not answered in this time is reported as unreachable;
-# a healthy server on the institute's network answers within a second or two.
+# A server silent for this long is reported as unreachable. A healthy server
+# on the institute's network responds within a second or two.
 PROBE_TIMEOUT_SECONDS = 10
 
 
@@ -65,7 +65,7 @@ def _known_reason(exc: BaseException) -> str:
 
 
 def tls_context(endpoint: Endpoint) -> ssl.SSLContext:
-    """The TLS settings of an endpoint: its ca_file, and no verification only if tls_verify is false."""
+    """Build the TLS context of an endpoint: its ca_file, and no verification only if tls_verify is false."""
     context = ssl.create_default_context(cafile=endpoint.ca_file or None)
     if not endpoint.tls_verify:
         context.check_hostname = False
@@ -125,7 +125,7 @@ def _logout_quietly(client) -> None:
 
 
 def _check_maildir_dir(path: Path) -> tuple[bool, str]:
-    """A local Maildir (the demo): it exists with cur/new/tmp, or its parent lets it be created."""
+    """Check a local Maildir (the demo): it exists with cur/new/tmp, or its parent lets it be created."""
     where = f"maildir:{path}"
     if path.is_dir():
         missing = [name for name in ("cur", "new", "tmp") if not (path / name).is_dir()]

@@ -31,7 +31,7 @@ EMPTY_JSON_LIST = Value("[]", converter=False)
 
 @dataclass
 class PurgeSummary:
-    """What a purge emptied (or, in a dry run, would empty)."""
+    """Counts of the rows a purge emptied (or, in a dry run, would empty)."""
 
     cutoff: datetime
     patients: int = 0
