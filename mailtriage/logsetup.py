@@ -46,9 +46,12 @@ def _redact_value(value):
         return value
     if isinstance(value, str):
         return redact(value)
-    if isinstance(value, BaseException):
-        return redact(str(value))
-    return value
+
+    # Any other object (an exception, a path, a model) is replaced by its
+    # redacted text only when that text contains an address, so numbers
+    # still format with %d.
+    text = str(value)
+    return redact(text) if EMAIL_ADDRESS.search(text) else value
 
 
 class RedactEmailFilter(logging.Filter):

@@ -116,6 +116,15 @@ def test_redaction_of_format_string_and_dict_args():
     assert record.getMessage() == "from [email redacted] to [email redacted]"
 
 
+def test_redaction_of_objects_keeps_numbers():
+    record = logging.LogRecord("mailtriage.test", logging.INFO, __file__, 1,
+                               "outbox %d failed: %s", (7, OSError("550 <ana@example.mx> unknown")), None)
+
+    RedactEmailFilter().filter(record)
+
+    assert record.getMessage() == "outbox 7 failed: 550 <[email redacted]> unknown"
+
+
 def test_message_id_stays_readable(capsys):
     configure_logging("INFO", "text")
 
