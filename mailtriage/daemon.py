@@ -94,11 +94,14 @@ class Daemon:
         start = datetime.now(timezone.utc)
         for job_id, function, seconds in jobs:
             self.scheduler.add_job(guarded(job_id, function), "interval", seconds=seconds,
-                                   id=job_id, next_run_time=start)
+                                   id=job_id, name=job_id, next_run_time=start)
 
     def poll(self) -> None:
         summary = pipeline.run_pass(self.config, stop=self.stop_requested)
-        log.info("poll finished: %s", summary.as_log())
+        # An idle pass every poll_seconds would fill the journal, so only a
+        # pass that read or sent something is logged at INFO.
+        level = logging.INFO if summary.messages_read or summary.sent else logging.DEBUG
+        log.log(level, "poll finished: %s", summary.as_log())
 
     def send_outbox(self) -> None:
         sent = pipeline.send_outbox(self.config)
@@ -119,6 +122,9 @@ class Daemon:
         """Start the jobs and block until SIGTERM or SIGINT, then stop them cleanly."""
         from mailtriage.ruleset import ruleset_for
 
+        # APScheduler logs every job run at INFO. The jobs log their own
+        # outcome, so its lines would only repeat them.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         open_store(self.config)
         # A bad rule file stops the daemon here, with one message, instead of
         # failing every pass later.
@@ -150,9 +156,11 @@ class Daemon:
             sdnotify.notify_watchdog()
 
     def request_stop(self, signal_number=None, frame=None) -> None:
-        if not self.stop_requested.is_set():
-            log.info("stop requested (signal %s): finishing the job in hand", signal_number)
+        # Set first: a second signal can arrive while the log line is written.
+        already_requested = self.stop_requested.is_set()
         self.stop_requested.set()
+        if not already_requested:
+            log.info("stop requested (signal %s): finishing the job in hand", signal_number)
 
     def shutdown(self) -> None:
         self.stop_requested.set()

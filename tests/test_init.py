@@ -18,7 +18,7 @@ def run_cli(*arguments, env=None):
     return CliRunner().invoke(build_cli(), list(arguments), env=env, catch_exceptions=False)
 
 
-def test_example_documents_every_key_config_reads():
+def test_example_documents_every_key():
     source = (ROOT / "mailtriage" / "config.py").read_text(encoding="utf-8")
     keys = set(re.findall(r'\.(?:get|positive_int)\("([a-z_]+)"', source))
     example = EXAMPLE.read_text(encoding="utf-8")
@@ -84,7 +84,7 @@ def test_init_writes_example_config(make_config, tmp_path):
     database_proxy.close()
 
 
-def test_init_keeps_existing_config_without_force(make_config, tmp_path):
+def test_init_keeps_existing_config(make_config, tmp_path):
     path = make_config()
     target = tmp_path / "existente.toml"
     target.write_text("# propio\n", encoding="utf-8")

@@ -170,7 +170,7 @@ def test_failure_then_success_keeps_one_row(config):
     assert inbound.attempts == 1
 
 
-def test_crash_before_filing_resumes_without_repeat(config):
+def test_crash_before_filing_resumes(config):
     patient = enrol(config)
     key = deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
     faults.arm(f"{faults.BEFORE_MARK}={faults.ENOSPC}")
@@ -239,7 +239,7 @@ def test_reply_over_hourly_limit_skipped(make_config):
         database_proxy.close()
 
 
-def test_stop_request_ends_pass_before_next_message(config):
+def test_stop_request_ends_pass(config):
     patient = enrol(config)
     deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
     stop = threading.Event()
@@ -282,7 +282,7 @@ def test_header_message_id_read_without_body():
 
 
 
-def test_killed_after_store_resumes_on_restart(make_config):
+def test_kill_after_store_resumes(make_config):
     set_language("es")
     path = make_config()
     config = load_config(path)
