@@ -21,8 +21,14 @@ def create_initial_schema(database) -> None:
     database.create_tables(ALL_MODELS, safe=True)
 
 
+def create_retriage_table(database) -> None:
+    from mailtriage.models import Retriage
+    database.create_tables([Retriage], safe=True)
+
+
 MIGRATIONS = (
     ("0001_initial_schema", create_initial_schema),
+    ("0002_retriage", create_retriage_table),
 )
 
 

@@ -250,6 +250,21 @@ class DaemonState(BaseModel):
     last_poll_summary = JSONField(default=dict)
 
 
+class Retriage(BaseModel):
+    """A stored report triaged again with a later parser or rule set, kept beside its original outcome."""
+
+    report = ForeignKeyField(Report, backref="retriages", on_delete="CASCADE")
+    created_at = UTCDateTimeField()
+    actor = CharField()
+    ruleset_version = CharField()
+    color = CharField()
+    priority = CharField(null=True)
+    hits = JSONField(default=list)
+    flags = JSONField(default=list)
+    answers = JSONField(default=dict)
+    unreadable = JSONField(default=dict)
+
+
 ALL_MODELS = (
     Unit, Patient, Issuance, MailboxState, InboundMessage, Report, OutboxMessage,
     Call, CallListEntry, Reminder, AuditEvent, SchemaMigration, DaemonState,
