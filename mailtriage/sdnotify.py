@@ -4,8 +4,8 @@ With ``Type=notify`` systemd passes a datagram socket in ``$NOTIFY_SOCKET``
 and waits for ``READY=1`` before it counts the service as started. With
 ``WatchdogSec=`` it restarts the service when ``WATCHDOG=1`` stops arriving.
 The protocol is one ``KEY=value`` line per datagram (sd_notify(3)), so it is
-written here: the PyPI package sdnotify is unmaintained (no release since
-0.3.2 in 2017). Without ``$NOTIFY_SOCKET`` (a terminal, the tests,
+written here in a few lines rather than taken from the PyPI package
+sdnotify, which is unmaintained. Without ``$NOTIFY_SOCKET`` (a terminal, the tests,
 another supervisor) every function does nothing.
 """
 
