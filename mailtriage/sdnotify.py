@@ -3,10 +3,10 @@
 With ``Type=notify`` systemd passes a datagram socket in ``$NOTIFY_SOCKET``
 and waits for ``READY=1`` before it counts the service as started. With
 ``WatchdogSec=`` it restarts the service when ``WATCHDOG=1`` stops arriving.
-The protocol is one ``KEY=value`` line per datagram (sd_notify(3)), so it is
+The protocol is a datagram of ``KEY=value`` lines (sd_notify(3)), so it is
 written here in a few lines rather than taken from the PyPI package
-sdnotify, which is unmaintained. Without ``$NOTIFY_SOCKET`` (a terminal, the tests,
-another supervisor) every function does nothing.
+sdnotify, which is unmaintained. Without ``$NOTIFY_SOCKET`` (a terminal,
+the tests, another supervisor) every function does nothing.
 """
 
 import logging
