@@ -120,29 +120,34 @@ class Daemon:
 
     def run(self) -> None:
         """Start the jobs and block until SIGTERM or SIGINT, then stop them cleanly."""
-        from mailtriage.ruleset import ruleset_for
-
-        # APScheduler logs every job run at INFO. The jobs log their own
-        # outcome, so its lines would only repeat them.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        open_store(self.config)
-        # A bad rule file stops the daemon here, with one message, instead of
-        # failing every pass later.
-        ruleset_for(self.config)
+        self.prepare()
         previous = {number: signal.signal(number, self.request_stop)
                     for number in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self.add_jobs()
-            self.scheduler.start()
-            log.info("daemon started: mailbox %s, polling every %d s",
-                     self.config.mailbox.display, self.config.poll_seconds)
-            sdnotify.notify_ready(tr("leyendo {m}", "reading {m}", m=self.config.mailbox.display))
+            self.start()
             self.wait_for_stop()
         finally:
             sdnotify.notify_stopping()
             self.shutdown()
             for number, handler in previous.items():
                 signal.signal(number, handler)
+
+    def prepare(self) -> None:
+        """Open the database and load the rule set, so a bad one stops the daemon before it starts."""
+        from mailtriage.ruleset import ruleset_for
+
+        # APScheduler logs every job run at INFO. The jobs log their own
+        # outcome, so its lines would only repeat them.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        open_store(self.config)
+        ruleset_for(self.config)
+
+    def start(self) -> None:
+        self.add_jobs()
+        self.scheduler.start()
+        log.info("daemon started: mailbox %s, polling every %d s",
+                 self.config.mailbox.display, self.config.poll_seconds)
+        sdnotify.notify_ready(tr("leyendo {m}", "reading {m}", m=self.config.mailbox.display))
 
     def wait_for_stop(self) -> None:
         """Block until a stop is requested, pinging the systemd watchdog when one is set."""

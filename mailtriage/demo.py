@@ -99,6 +99,7 @@ def drop_replies(config, patients: list, scenario: list[dict], today: date) -> l
 def patient_rows(patients: list, scenario: list[dict], message_ids: list[str]) -> list[list[str]]:
     """Return one row per patient: name, unit, mail client, color and reasons."""
     from mailtriage.models import InboundMessage, Report
+    from mailtriage.patients_view import color_name
 
     rows = []
     for patient, entry, message_id in zip(patients, scenario, message_ids):
@@ -106,7 +107,7 @@ def patient_rows(patients: list, scenario: list[dict], message_ids: list[str]) -
         if report is not None:
             reasons = "; ".join(hit["reason"] for hit in report.hits) or tr(
                 "sin signos de alarma ni motivos de llamada", "no alarm sign and no reason to call")
-            color = report.color + (f" ({report.priority})" if report.priority else "")
+            color = color_name(report.color) + (f" ({report.priority})" if report.priority else "")
         else:
             inbound = InboundMessage.get_or_none(InboundMessage.message_id == message_id)
             color = tr("sin reporte", "no report")

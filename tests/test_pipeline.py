@@ -312,3 +312,16 @@ def test_kill_after_store_resumes(make_config):
     assert reply.status == "sent"
     sent = mailbox.Maildir(config.smtp.path, create=False)
     assert sum(1 for message in sent if message["Message-ID"] == reply.message_id) == 1
+
+
+def test_bad_rule_file_stops_daemon_start(make_config, tmp_path):
+    rules = tmp_path / "reglas.toml"
+    rules.write_text("esto no es TOML [", encoding="utf-8")
+    path = make_config(triage={"rules_file": str(rules)})
+
+    result = subprocess.run([sys.executable, "-m", "mailtriage", "--config", str(path), "run"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"Error: {rules}" in result.stderr
