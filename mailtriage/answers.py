@@ -17,7 +17,7 @@ from mailtriage.questions import TEXT, Question
 from mailtriage.textnorm import fold, fold_aligned, skeleton_with_origin
 
 _NUMBERED = re.compile(r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[.)\-:=]))?[ \t]*(?![\d.,])")
-_COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.,]|[ \t]*$)")
+_COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.]|[ \t]*$)")
 _CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
 _NOT_ALNUM = "".join(chr(code) for code in range(0x20, 0x250) if not chr(code).isalnum())
 _STOP_LINE = re.compile(r"^(?:folio\b|--\s*$|__+\s*$|enviado desde|sent from|obtener outlook|get outlook)")
