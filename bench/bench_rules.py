@@ -1,7 +1,7 @@
 """Time triage over the shipped case table: per report, and per rule condition.
 
 Run: .venv/bin/python bench/bench_rules.py [CASES.json] [--repeat N]
-Prints timings only; it asserts nothing.
+It prints timings only and asserts nothing.
 """
 
 import argparse

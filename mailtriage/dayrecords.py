@@ -1,6 +1,6 @@
 """Day records: the reports of one calendar day merged into one reading per question.
 
-Rules never read single earlier reports. Each key of a day record holds the
+Rules never read single earlier reports. Each key of a day record keeps the
 most severe reading among that day's reports, so a later reply can fill in
 a blank or add a finding but never take a finding back. Only readings
 compete: a key is unreadable in the record only when no report of the day
@@ -70,7 +70,7 @@ def clean_answer(key: str, value, spo2_min: float):
 
 
 def clean_answers(answers: dict, spo2_min: float) -> dict:
-    """Clean every answer of one report; a None value counts as unanswered."""
+    """Clean every answer of one report. A None value counts as unanswered."""
     return {key: clean_answer(key, value, spo2_min)
             for key, value in answers.items() if value is not None}
 

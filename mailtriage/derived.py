@@ -1,6 +1,6 @@
 """Values derived once per report from today's record, earlier day records and the profile.
 
-Rules only compare these values; every count back over time (fever streak,
+Rules only compare these values. Every count back over time (fever streak,
 returning fever, the previous record, the SpO2 reference) is computed here
 over day records, never over single reports. Each function is pure.
 """

@@ -118,7 +118,7 @@ def nonreporting_inputs(now: datetime, profile: PatientProfile, reports: list[Re
 
 
 def latest_contact(last_report: datetime | None, calls: list[CallRecord], enrolled_at: datetime) -> datetime:
-    """The last report, answered call or arrival confirmation; enrolment when the patient never reported."""
+    """Return the last report, answered call or arrival confirmation, or enrolment when the patient never reported."""
     contacts = [call.made_at for call in calls if call.answered or call.er_confirmed]
     contacts.append(last_report if last_report is not None else enrolled_at)
     return max(contacts)
@@ -132,7 +132,7 @@ def unconfirmed_red_reports(reports: list[ReportStamp], calls: list[CallRecord])
 
 
 def last_day_color(reports: list[ReportStamp], timezone_name: str) -> str | None:
-    """The color of the last day record: the most severe color of the last calendar day with reports."""
+    """Return the color of the last day record: the most severe color of the last calendar day with reports."""
     if not reports:
         return None
     days = {report: clock.local_date(report.received_at, timezone_name) for report in reports}

@@ -21,8 +21,8 @@ from mailtriage.rules import triage
 from mailtriage.ruleset import RuleSet
 
 # The unit's local time at which a case's current report arrives when the
-# case gives only relative times; late enough that a report 6 h earlier is
-# still the same calendar day.
+# case gives only relative times. It is late enough that a report 6 h
+# earlier still falls on the same calendar day.
 CASE_LOCAL_TIME = time(18, 0)
 CASE_DATE = date(2026, 12, 4)
 DEFAULT_CASE_TIMEZONE = "America/Mexico_City"

@@ -15,6 +15,9 @@ from mailtriage.dayrecords import DayRecord, build_day_records
 from mailtriage.questions import DEFAULT_QUESTIONS, YES_NO, describe_questions
 from mailtriage.spo2bands import bands_for
 
+# NOTE: triage reads the default question set, because it is not given the
+# configured one; a deployment that drops or renumbers questions would get
+# wrong numbers in "missing_alarm_questions" and the "could not read" block.
 QUESTION_KEYS = tuple(question.key for question in DEFAULT_QUESTIONS)
 ALARM_KEYS = tuple(question.key for question in DEFAULT_QUESTIONS if question.alarm)
 YES_NO_KEYS = tuple(question.key for question in DEFAULT_QUESTIONS if question.kind == YES_NO)
@@ -78,7 +81,7 @@ STAGED_INPUTS = {
 
 @dataclass(frozen=True)
 class ReportContext:
-    """What triage reads for one report: today's merged record, the earlier days, the profile and the time."""
+    """The inputs of one report's triage: today's merged record, the earlier day records, the profile and the arrival."""
 
     today: DayRecord
     earlier: dict[date, DayRecord]
@@ -91,7 +94,7 @@ def build_context(answers: dict, profile: PatientProfile, history: list[PastRepo
     """Merge the current report into today's day record and set the earlier day records apart.
 
     Reports that arrived after the current one are left out, so a re-triage
-    of a stored report sees only what was known when it arrived.
+    of a stored report uses only what was known when it arrived.
     """
     today = clock.local_date(received_at, profile.unit_timezone)
     current = PastReport(received_at=received_at, answers=answers, color="", local_date=today)

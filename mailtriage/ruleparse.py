@@ -98,7 +98,7 @@ def template_fields(template: str) -> list[str]:
 
 
 def input_names(nonreporting: bool, color: str | None, flag: bool) -> set[str]:
-    """The names a rule of this kind may read: inputs, parameters and the staged inputs it can see."""
+    """Return the names a rule of this kind may read: inputs, parameters and the staged inputs it can see."""
     names = set(NONREPORTING_INPUTS if nonreporting else INPUTS) | set(PARAMETER_SPECS)
     if not nonreporting and (color == YELLOW or flag):
         names.add(RED_HIT)
@@ -108,7 +108,7 @@ def input_names(nonreporting: bool, color: str | None, flag: bool) -> set[str]:
 
 
 def parse_rule(entry: dict, nonreporting: bool, fail) -> Rule:
-    """Validate and compile one [[rules]] or [[nonreporting_rules]] entry; ``fail(problem)`` builds the error."""
+    """Validate and compile one [[rules]] or [[nonreporting_rules]] entry, raising ``fail(problem)`` on the first problem."""
     unknown_keys = sorted(set(entry) - RULE_KEYS)
     if unknown_keys:
         raise fail(tr("clave desconocida «{k}»", "unknown key '{k}'", k=unknown_keys[0]))

@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 def triage(answers: dict, profile: PatientProfile, history: list[PastReport],
            received_at: datetime, ruleset: RuleSet) -> TriageResult:
-    """Triage one report; ``answers`` holds readings and Unreadable values, absent keys are unanswered."""
+    """Triage one report. ``answers`` contains readings and Unreadable values, and absent keys are unanswered."""
     context = build_context(answers, profile, history, received_at, ruleset.parameters["SPO2_MIN_VALID"])
     values = {**ruleset.parameters, **compute_inputs(context, ruleset.parameters, ruleset.phrases)}
     variables = {name: _cel_value(value) for name, value in values.items()}
@@ -54,7 +54,7 @@ def triage(answers: dict, profile: PatientProfile, history: list[PastReport],
 
 
 def decide_color(red_hits: list, yellow_hits: list) -> tuple[str, str | None]:
-    """The worst finding decides; a yellow report has priority A when any yellow hit has A."""
+    """Decide the color by the worst finding. A yellow report has priority A when any yellow hit has A."""
     if red_hits:
         return ROJO, None
     if yellow_hits:
@@ -103,7 +103,7 @@ def reply_blocks(values: dict, answers: dict, fired_rules: list[Rule],
 
 
 def _written_spo2_below_valid(answers: dict, spo2_min: float) -> bool:
-    """Whether this reply's own item 15 holds a number below the valid range, read or not."""
+    """Return whether this reply's own item 15 contains a number below the valid range, read or not."""
     value = answers.get("spo2")
     if value is None:
         return False

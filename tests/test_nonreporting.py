@@ -31,13 +31,13 @@ def evaluate(reports=(), calls=(), reminders=(), enrolled_hours=200, profile=ADU
                                  ago(enrolled_hours), default_ruleset())
 
 
-def test_reminder_sent_exactly_24h_ago_does_not_hold_back():
+def test_reminder_24h_old_allows_another():
     result = evaluate([ReportStamp(ago(48), "verde")], reminders=[ago(24)])
 
     assert "N0" in result.rules
 
 
-def test_reminder_within_24h_holds_back():
+def test_reminder_within_24h_blocks_another():
     result = evaluate([ReportStamp(ago(47), "verde")], reminders=[ago(23.5)])
 
     assert "N0" not in result.rules

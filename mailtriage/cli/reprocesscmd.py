@@ -1,7 +1,7 @@
 """`mailtriage reprocess`: triage stored reports again from their raw messages with today's parser and rules.
 
 Each report keeps its original arrival time, so it lands on the same
-calendar day and sees the same earlier reports (with the colors they got
+calendar day and uses the same earlier reports (with the colors they got
 then). Without --apply nothing is written; with it, every changed outcome
 is stored as a Retriage row beside the original and audited. The original
 report is never overwritten.
