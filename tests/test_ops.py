@@ -61,6 +61,17 @@ def test_check_real_servers_all_pass(make_config, dovecot, smtp_server):
 
 
 @pytest.mark.servers
+def test_check_smtps_passes(make_config, dovecot, smtp_server):
+    config_path = server_config(make_config, dovecot, smtp_server, smtp_mode="smtps")
+
+    result = run(config_path, "check")
+
+    smtp_line = next(line for line in result.stdout.splitlines() if "Envío" in line)
+    assert smtp_line.startswith("✓")
+    assert "TLS desde el inicio" in smtp_line
+
+
+@pytest.mark.servers
 def test_check_creates_missing_folders(make_config, dovecot, smtp_server):
     user = dovecot.new_user()
     config_path = make_config(mailbox_url=user.tls_url, mailbox_password=user.password)
@@ -182,6 +193,19 @@ def test_record_poll_updates_one_row(make_config):
     polls = heartbeat.last_polls()
     assert len(polls) == 1
     assert polls[0][2] == {"messages_read": 4}
+
+
+def test_record_poll_takes_pass_summary(make_config):
+    from mailtriage.pipeline import PassSummary
+
+    config = load_config(make_config())
+    open_database(config.database_url)
+
+    heartbeat.record_poll(PassSummary(messages_read=2), host="servidor-1")
+
+    summary = heartbeat.last_polls()[0][2]
+    assert summary["messages_read"] == 2
+    assert summary["reports"] == {"verde": 0, "amarillo": 0, "rojo": 0}
 
 
 # --- systemd notify ---------------------------------------------------------------------
