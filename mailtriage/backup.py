@@ -1,12 +1,12 @@
-"""Backup and restore of the SQLite database, safe while the daemon runs.
+"""Backup of the SQLite database while the daemon runs, and restore while it is stopped.
 
 A backup uses SQLite's online backup API, which copies a consistent
-snapshot in one read transaction; in WAL mode the daemon keeps writing
+snapshot in one read transaction. In WAL mode the daemon keeps writing
 meanwhile. Copying the file with cp can instead catch a transaction half
 written, or miss what still sits in the -wal file. Every copy is written to a
 temporary name, checked with ``PRAGMA quick_check`` and renamed, so a
-backup file is either whole or absent. Backups hold health data: they are
-created owner-only (0600). PostgreSQL databases are backed up with pg_dump.
+backup file is either whole or absent. Backups contain health data, so they
+are created owner-only (0600). PostgreSQL databases are backed up with pg_dump.
 """
 
 import logging
