@@ -15,8 +15,8 @@ from mailtriage.dayrecords import DayRecord, build_day_records
 from mailtriage.questions import DEFAULT_QUESTIONS, YES_NO, describe_questions
 from mailtriage.spo2bands import bands_for
 
-# NOTE: triage reads the default question set, because it is not given the
-# configured one; a deployment that drops or renumbers questions would get
+# NOTE: triage reads the default question set because it is not given the
+# configured one. A deployment that drops or renumbers questions would get
 # wrong numbers in "missing_alarm_questions" and the "could not read" block.
 QUESTION_KEYS = tuple(question.key for question in DEFAULT_QUESTIONS)
 ALARM_KEYS = tuple(question.key for question in DEFAULT_QUESTIONS if question.alarm)
