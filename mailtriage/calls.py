@@ -96,7 +96,8 @@ def open_rule_entry(patient: Patient, rule: str, priority: str, reasons: list[st
                     report: Report | None = None) -> CallListEntry | None:
     """Open an entry for a non-reporting rule unless one is already open, and return the new entry or None.
 
-    An N4 entry belongs to its red report and is opened at most once per report (a unique index on report and rule).
+    An N4 entry belongs to its red report and is opened at most once per
+    report, which the unique index on (report, rule) also enforces.
     """
     existing = CallListEntry.select().where(CallListEntry.patient == patient, CallListEntry.rule == rule)
     if report is not None:

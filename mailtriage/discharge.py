@@ -10,7 +10,11 @@ from mailtriage import audit, clock
 from mailtriage.calls import close_for_discharge, open_entries, sync_report_entries
 from mailtriage.errors import MailtriageError, NotFoundError
 from mailtriage.i18n import tr
-from mailtriage.models import Patient, database_proxy
+from mailtriage.models import OutboxMessage, Patient, database_proxy
+from mailtriage.recording import SKIPPED
+
+# Mail to the patient that a discharge makes pointless; replies to reports already read still go.
+STOPPED_KINDS = ("questionnaire", "welcome", "reminder")
 
 log = logging.getLogger("mailtriage.discharge")
 
@@ -72,8 +76,17 @@ def discharge_patient(patient_id: int, reason_name: str, staff: str, force: bool
         patient.discharged_by = staff
         patient.save()
         closed = close_for_discharge(patient)
+        unsent = skip_unsent_questionnaires(patient)
         audit.record(staff, audit.DISCHARGE, patient, reason=reason, forced=bool(pending),
-                     closed_entries=closed)
+                     closed_entries=closed, unsent_mail_skipped=unsent)
 
     log.info("patient %s discharged (%s)", patient.id, reason)
     return patient
+
+
+def skip_unsent_questionnaires(patient: Patient) -> int:
+    """Mark the patient's questionnaires and reminders not yet sent as skipped; return how many."""
+    return (OutboxMessage.update(status=SKIPPED, last_error=tr("alta médica", "discharged"))
+            .where(OutboxMessage.patient == patient, OutboxMessage.kind.in_(STOPPED_KINDS),
+                   OutboxMessage.status == "pending")
+            .execute())

@@ -129,7 +129,11 @@ def _read_xlsx(path: Path) -> list[tuple[int, list]]:
 
 
 def plan_import(path: Path, config) -> ImportPlan:
-    """Validate every row; a row that repeats an email or NSS of an earlier row, or of a patient under monitoring, is invalid."""
+    """Validate every row of the file and sort the rows into valid and invalid.
+
+    A row that repeats the email or NSS of an earlier row, or of a patient
+    under monitoring, is invalid.
+    """
     plan = ImportPlan()
     seen_emails, seen_nss = {}, {}
     for line, raw in read_rows(path):
@@ -149,7 +153,8 @@ def plan_import(path: Path, config) -> ImportPlan:
 
 def _repeated_in_file(profile: Profile, line: int, seen_emails: dict, seen_nss: dict) -> str | None:
     if profile.email in seen_emails:
-        return tr("correo repetido en la línea {n}", "email repeated from line {n}", n=seen_emails[profile.email])
+        return tr("correo repetido en la línea {n}", "email repeated from line {n}",
+                  n=seen_emails[profile.email])
     nss = profile.social_security_number
     if nss and nss in seen_nss:
         return tr("NSS repetido en la línea {n}", "NSS repeated from line {n}", n=seen_nss[nss])

@@ -214,3 +214,13 @@ def test_import_unknown_column(config, tmp_path):
     result = run(config, "patients", "import", str(path))
 
     assert "columnas desconocidas: curp" in str(result.exception)
+
+
+def test_discharge_skips_unsent_questionnaire(config):
+    patient = enrol(config)
+
+    run(config, "patients", "discharge", str(patient.id), "--reason", "rechazo")
+
+    welcome = OutboxMessage.get(OutboxMessage.patient == patient)
+    assert welcome.status == "skipped"
+    assert welcome.last_error == "alta médica"

@@ -12,8 +12,9 @@ from mailtriage.i18n import tr
     "Ejemplo: mailtriage audit --patient 12 --since 2026-12-01",
     "List staff actions (enrolment, edits, calls, discharges, exports, imports), oldest "
     "first.\n\nExample: mailtriage audit --patient 12 --since 2026-12-01"))
-@click.option("--patient", "patient_id", type=int, help=tr("Solo este paciente.", "Only this patient."))
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]),
+@click.option("--patient", "patient_id", type=int, metavar="ID",
+              help=tr("Solo este paciente.", "Only this patient."))
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), metavar=tr("FECHA", "DATE"),
               help=tr("Desde esta fecha (AAAA-MM-DD o DD/MM/AAAA), en la zona horaria de la "
                       "configuración.", "From this date (YYYY-MM-DD or DD/MM/YYYY), in the "
                       "configured time zone."))

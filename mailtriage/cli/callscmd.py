@@ -88,7 +88,7 @@ def format_waiting(item) -> str:
                       "Outcome: answered, no_answer, voicemail, wrong_number, sent_to_er, "
                       "arrived_at_er, physician_decision, home_visit (or the Spanish name)."))
 @click.option("--note", default="", help=tr("Nota de la llamada.", "Note on the call."))
-@click.option("--report", "report_id", type=int,
+@click.option("--report", "report_id", type=int, metavar="ID",
               help=tr("Reporte al que responde la llamada (opcional).",
                       "Report the call follows up (optional)."))
 @click.option("--staff", metavar=tr("NOMBRE", "NAME"),

@@ -21,7 +21,7 @@ PROGRESS_MIN_ROWS = 500
     "or the full history (--history) as CSV or XLSX. The file is created readable by its owner "
     "only.\n\nExample: mailtriage export --color yellow,red --since 2026-12-01 --format xlsx "
     "--output calls.xlsx"))
-@click.option("--color", "colors", metavar="COLORES",
+@click.option("--color", "colors", metavar=tr("COLORES", "COLORS"),
               help=tr("Semáforos separados por comas: verde, amarillo, rojo.",
                       "Colors separated by commas: green, yellow, red."))
 @click.option("--non-reporting", is_flag=True,
@@ -29,7 +29,7 @@ PROGRESS_MIN_ROWS = 500
                       "Patients under monitoring who have not reported today."))
 @click.option("--history", is_flag=True,
               help=tr("Todos los reportes, llamadas y recordatorios.", "Every report, call and reminder."))
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]),
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), metavar=tr("FECHA", "DATE"),
               help=tr("Desde esta fecha local (AAAA-MM-DD o DD/MM/AAAA).",
                       "From this local date (YYYY-MM-DD or DD/MM/YYYY)."))
 @click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default=None,

@@ -43,7 +43,7 @@ def profile_options(function):
         ("--language", tr("Idioma de los correos: es o en.", "Language of the emails: es or en.")),
     ]
     for name, help_text in reversed(options):
-        function = click.option(name, help=help_text)(function)
+        function = click.option(name, metavar=tr("TEXTO", "TEXT"), help=help_text)(function)
     return function
 
 
@@ -175,7 +175,8 @@ def show(app, patient_id):
     "borra con un valor vacío, p. ej. --onset-date \"\".\n\n"
     "Ejemplo: mailtriage patients edit 12 --phone 6127654321",
     "Correct patient ID's data; only the given fields change. An optional field is cleared "
-    "with an empty value, e.g. --onset-date \"\".\n\nExample: mailtriage patients edit 12 --phone 6127654321"))
+    "with an empty value, e.g. --onset-date \"\".\n\n"
+    "Example: mailtriage patients edit 12 --phone 6127654321"))
 @click.argument("patient_id", metavar="ID", type=int)
 @profile_options
 @staff_option
