@@ -201,8 +201,8 @@ def _check_pregnancy(raw: dict, sex: str, today: date, problems: list[str]) -> d
 
 
 def _check_clinical(raw: dict, problems: list[str]) -> dict:
-    # NOTE: nothing checks that the person setting baseline_spo2 is a physician,
-    # because the CLI has no roles; the audit event names who changed the field.
+    # NOTE: nothing checks that whoever sets baseline_spo2 is a physician, because
+    # the CLI has no roles. The audit event records who changed the field.
     baseline = None
     text = _text(raw, "baseline_spo2")
     if text:
