@@ -13,10 +13,16 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mailtriage.questions import TEXT, Question
+from mailtriage.answervalues import NO_WORDS, TREND_WORDS, YES_WORDS
+from mailtriage.questions import DYSPNEA, SPO2, TEMPERATURE, TEXT, TREND, YES_NO, Question
 from mailtriage.textnorm import fold, fold_aligned, skeleton_with_origin
 
-_NUMBERED = re.compile(r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[.)\-:=]))?[ \t]*(?![\d.,])")
+# A number opens an item when a separator ("1.", "1.-", "1)", "2-36.5") or a space
+# follows it, but not in "38.5", "9:12" or "4 de diciembre".
+_NUMBERED = re.compile(
+    r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[)\-=])|[ \t]*[.:](?!\d)|(?=[ \t]|$))[ \t]*"
+    r"(?![ \t]*(?:de[ \t]+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic|dec|jan|apr|aug)[a-z]*\b)",
+    re.IGNORECASE)
 _COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.]|[ \t]*$)")
 _CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
 _NOT_ALNUM = "".join(chr(code) for code in range(0x20, 0x250) if not chr(code).isalnum())
@@ -25,6 +31,8 @@ _NAME_SEPARATOR = re.compile(r"[ \t]*[:=\-.]+[ \t]*")
 # An answer typed under its prompt may sit after one empty line (Apple Mail
 # splits the quote that way); further down, the text is something else.
 _MAX_BLANKS_BEFORE_ANSWER = 1
+# Items a compact list inside a sentence must name before it is read as answers.
+_MIN_ITEMS_IN_SENTENCE = 3
 # A retyped name ends at a colon only this close to it ("desmayo o tos con sangre: no").
 _MAX_NAME_TAIL = 40
 
@@ -129,6 +137,7 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
     """Find items opened by a number or a retyped name at the start of a line."""
     taken = {start.position for start in prompt_starts}
     aliases = _alias_pattern(questions)
+    kinds = {question.key: question.kind for question in questions}
     spans = _merge_spans(prompt_spans)
     span_begins = [begin for begin, _ in spans]
     starts = []
@@ -138,9 +147,10 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
         nearest = bisect_right(span_begins, offset) - 1
         inside_prompt = nearest >= 0 and offset < spans[nearest][1]
         if offset not in taken and not inside_prompt:
-            starts += _numbered_starts(text, offset, line_end, questions)
-            if not starts or starts[-1].position < offset:
-                starts += _named_start(offset, line, aliases)
+            found = _numbered_starts(text, offset, line_end, questions) \
+                or _named_start(offset, line, aliases, kinds) \
+                or _compact_list_in_sentence(text, offset, line_end, questions)
+            starts += found
         offset = line_end + 1
     return starts
 
@@ -160,11 +170,14 @@ def _numbered_starts(text, offset, line_end, questions):
     if match is None or not 1 <= int(match.group(1)) <= len(questions):
         return []
     number = int(match.group(1))
-    starts = [ItemStart(offset, questions[number - 1].key, _skip_own_name(text, match.end(), line_end,
-                                                                           questions[number - 1].key))]
+    key = questions[number - 1].key
+    first = ItemStart(offset, key, _skip_own_name(text, match.end(), line_end, key))
+    return [first] + _compact_followers(text, match.end(), line_end, number, questions)
 
-    # Compact form: further numbers on the line, in increasing order, until a comment.
-    position = match.end()
+
+def _compact_followers(text, position, line_end, number, questions):
+    """Find the further items of a compact line ("1 si 2 no"), in increasing order, until a comment."""
+    starts = []
     while questions[number - 1].kind != TEXT:
         following = _COMPACT_NEXT.search(text, position, line_end)
         if following is None:
@@ -175,6 +188,18 @@ def _numbered_starts(text, offset, line_end, questions):
             number = candidate
             starts.append(ItemStart(following.start(), questions[number - 1].key, following.end()))
     return starts
+
+
+def _compact_list_in_sentence(text, offset, line_end, questions):
+    """Find a compact list that starts inside a sentence ("le respondo: 1 no, 2 37.5, 3 no")."""
+    first = _COMPACT_NEXT.search(text, offset, line_end)
+    if first is None or not 1 <= int(first.group(1)) <= len(questions):
+        return []
+    number = int(first.group(1))
+    starts = [ItemStart(first.start(), questions[number - 1].key, first.end())]
+    starts += _compact_followers(text, first.end(), line_end, number, questions)
+    # Two numbers in a sentence are often just numbers ("2 hijos y 3 perros").
+    return starts if len(starts) >= _MIN_ITEMS_IN_SENTENCE else []
 
 
 def _skip_own_name(text: str, start: int, line_end: int, key: str) -> int:
@@ -189,7 +214,7 @@ def _skip_own_name(text: str, start: int, line_end: int, key: str) -> int:
     return start
 
 
-def _named_start(offset, line, aliases):
+def _named_start(offset, line, aliases, kinds):
     checkbox = _CHECKBOX.match(line)
     name_offset = checkbox.end() if checkbox else 0
     key, name_end = _match_alias(line, name_offset, aliases)
@@ -202,8 +227,29 @@ def _named_start(offset, line, aliases):
     colon = tail.find(":")
     if 0 <= colon <= _MAX_NAME_TAIL and not any(char.isdigit() for char in tail[:colon]):
         return [ItemStart(offset, key, offset + name_end + colon + 1)]
+
+    # Without a colon, "tos leve desde ayer" is a sentence, "tos si" an answer.
     separator = _NAME_SEPARATOR.match(tail)
-    return [ItemStart(offset, key, offset + name_end + (separator.end() if separator else 0))]
+    answer_start = name_end + (separator.end() if separator else 0)
+    if not _looks_like_answer(kinds[key], line[answer_start:]):
+        return []
+    return [ItemStart(offset, key, offset + answer_start)]
+
+
+def _looks_like_answer(kind: str, text: str) -> bool:
+    """Tell whether text after a retyped name, with no colon between, opens an answer."""
+    folded = fold(text)
+    words = re.findall(r"[a-z0-9]+", folded)
+    first = words[0] if words else ""
+    if kind == YES_NO:
+        return first in YES_WORDS or first in NO_WORDS or folded[:1] in ("✓", "✔", "[")
+    if kind in (TEMPERATURE, SPO2):
+        return any(char.isdigit() for char in folded) or first in ("no", "sin", "not", "n")
+    if kind == DYSPNEA:
+        return len(first) == 1
+    if kind == TREND:
+        return first in TREND_WORDS
+    return False
 
 
 def _match_alias(line: str, start: int, aliases) -> tuple[str | None, int]:

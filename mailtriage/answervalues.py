@@ -47,7 +47,7 @@ _LETTER_A_MARK = re.compile(r"a\s*[).:,-]")
 _DYSPNEA_LETTERS = {"a": 0, "b": 1, "c": 2, "d": 3}
 # A bare digit may count from 0 or from 1, so it reads as the more severe meaning.
 _DYSPNEA_DIGITS = {"0": 0, "1": 1, "2": 2, "3": 3, "4": 3}
-_TREND_WORDS = {"mejor": "better", "better": "better", "igual": "same", "same": "same",
+TREND_WORDS = {"mejor": "better", "better": "better", "igual": "same", "same": "same",
                 "mismo": "same", "peor": "worse", "worse": "worse"}
 TREND_SEVERITY = {"better": 0, "same": 1, "worse": 2}
 
@@ -164,7 +164,7 @@ def _names_letter_a(words: list[str], index: int, folded: str) -> bool:
 
 
 def read_trend(text: str, folded: str) -> Value:
-    trends = {_TREND_WORDS[word] for word in _WORD.findall(folded) if word in _TREND_WORDS}
+    trends = {TREND_WORDS[word] for word in _WORD.findall(folded) if word in TREND_WORDS}
     if not trends:
         return Value(unreadable=Unreadable(text, NOT_A_CHOICE))
     return Value(max(trends, key=TREND_SEVERITY.__getitem__))

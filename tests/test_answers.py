@@ -178,3 +178,22 @@ def test_spo2_name_is_not_a_value(text):
 @pytest.mark.parametrize("text, expected", [("R: no", False), ("Resp. si", True), ("-> si", True)])
 def test_answer_label_is_skipped(text, expected):
     assert read("cough", text).value is expected
+
+
+def test_sentence_after_retyped_name_is_not_an_answer():
+    assert locate("Tos leve desde ayer") == []
+    assert locate("tos si") == [("cough", "si")]
+
+
+def test_dates_and_times_open_no_item():
+    assert locate("4 de diciembre", "9:12 a. m.", "2-36.5") == [("temperature_c", "36.5")]
+
+
+def test_compact_list_inside_sentence():
+    found = locate("Buen día, le respondo: 1 no, 2 37.5, 3 no, 17 no")
+
+    assert [key for key, _ in found] == ["fever", "temperature_c", "fever_unresponsive", "wants_call"]
+
+
+def test_two_numbers_in_sentence_are_not_a_list():
+    assert locate("tengo 2 hijos y 3 perros") == []
