@@ -24,29 +24,52 @@ _HTML_BREAKS = re.compile(r"(?i)<br\s*/?>")
 
 
 def body_text(message: email.message.Message) -> str:
-    """Return the cleaned text of the message's best text part, or "" when it has none."""
-    part = _best_text_part(message)
-    if part is None:
-        return ""
+    """Return the cleaned text of the message's best text parts, or "" when it has none.
 
+    Plain text wins over HTML. Apple Mail splits a reply around an inline
+    photo into several text/plain parts, so every inline plain part is kept,
+    in order.
+    """
+    plain_parts, html_part = _text_parts(message)
+    plain = "\n".join(_plain_text(part) for part in plain_parts)
+    if plain.strip() or html_part is None:
+        return clean_text(plain)
+    return clean_text(html_to_text(decode_part(html_part)))
+
+
+def _plain_text(part: email.message.Message) -> str:
     text = decode_part(part)
-    if part.get_content_subtype() == "html":
-        text = html_to_text(text)
-    elif part.get_param("format", "").lower() == "flowed":
-        text = unfold_flowed(text, delsp=part.get_param("delsp", "").lower() == "yes")
-    return clean_text(text)
+    if (part.get_param("format") or "").lower() == "flowed":
+        text = unfold_flowed(text, delsp=(part.get_param("delsp") or "").lower() == "yes")
+    return text
 
 
-def _best_text_part(message: email.message.Message):
-    plain = html = None
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
+def _text_parts(message: email.message.Message):
+    """Return the inline text/plain parts and the first text/html part, skipping attachments."""
+    plain, html = [], None
+    pending = [message]
+    while pending:
+        part = pending.pop(0)
+        if part.get_content_disposition() == "attachment":
             continue
-        if part.get_content_type() == "text/plain" and plain is None:
-            plain = part
+        if part.is_multipart():
+            if part.get_content_type() == "multipart/alternative":
+                pending[:0] = _preferred_alternative(part)
+            else:
+                pending[:0] = part.get_payload()
+        elif part.get_content_type() == "text/plain":
+            plain.append(part)
         elif part.get_content_type() == "text/html" and html is None:
             html = part
-    return plain if plain is not None else html
+    return plain, html
+
+
+def _preferred_alternative(part: email.message.Message) -> list:
+    """Return the alternatives to read: the plain one and the first HTML one only."""
+    alternatives = [child for child in part.get_payload() if isinstance(child, email.message.Message)]
+    chosen = [child for child in alternatives if child.get_content_type() == "text/plain"][:1]
+    chosen += [child for child in alternatives if child.get_content_type() != "text/plain"][:1]
+    return chosen
 
 
 def decode_part(part: email.message.Message) -> str:

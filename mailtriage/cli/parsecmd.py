@@ -8,7 +8,7 @@ import click
 from mailtriage.cli.common import pass_app
 from mailtriage.contracts import ANSWER, Match
 from mailtriage.i18n import tr
-from mailtriage.questions import question_number
+from mailtriage.questions import DEFAULT_QUESTIONS, describe_questions, question_number
 
 
 @click.command(help=tr(
@@ -72,19 +72,67 @@ def read_file(path: Path, max_bytes: int, directory) -> dict:
 
 
 def describe(result: dict) -> str:
-    """Return a readable summary of one parse result."""
-    lines = [tr("Tipo: {kind}", "Kind: {kind}", kind=result["kind"]),
+    """Return a readable summary of one parse result, in the active language."""
+    by_key = {question.key: question for question in DEFAULT_QUESTIONS}
+    lines = [tr("Tipo: {kind}", "Kind: {kind}", kind=kind_label(result["kind"])),
              tr("Folio: {folio}", "Folio: {folio}", folio=result["folio"] or "-"),
              tr("Paciente: {patient}", "Patient: {patient}", patient=result["patient"] or "-")]
+    if result["matched_by"]:
+        lines.append(tr("Identificado por: {rule}", "Matched by: {rule}", rule=result["matched_by"]))
+
     for key, value in result["answers"].items():
-        lines.append(f"  {question_number(key)}. {key}: {value}")
+        name = by_key[key].short_name()
+        lines.append(f"  {question_number(key)}. {name}: {format_value(key, value)}")
     if result["unanswered"]:
-        numbers = ", ".join(str(question_number(key)) for key in result["unanswered"])
-        lines.append(tr("Sin contestar: {numbers}", "Unanswered: {numbers}", numbers=numbers))
+        lines.append(tr("Sin contestar: {questions}", "Unanswered: {questions}",
+                        questions=describe_questions(result["unanswered"])))
     for key, detail in result.get("unreadable_detail", {}).items():
-        lines.append(tr("Ilegible {number}: «{raw}» ({why})", "Unreadable {number}: “{raw}” ({why})",
-                        number=question_number(key), raw=detail["raw"], why=detail["why"]))
+        lines.append(tr("No se pudo leer {question}: «{raw}» ({why})",
+                        "Could not read {question}: “{raw}” ({why})",
+                        question=describe_questions([key]), raw=detail["raw"],
+                        why=why_label(detail["why"])))
     return "\n".join(lines)
+
+
+def kind_label(kind: str) -> str:
+    labels = {
+        "answer": tr("respuesta", "answer"),
+        "autoreply": tr("respuesta automática", "automatic reply"),
+        "bounce": tr("rebote (no entregado)", "bounce (not delivered)"),
+        "unknown_sender": tr("remitente desconocido", "unknown sender"),
+        "unknown_folio": tr("folio inexistente", "unknown folio"),
+        "folio_mismatch": tr("folio de otro paciente", "folio of another patient"),
+        "oversize": tr("mensaje demasiado grande", "message too large"),
+    }
+    return labels.get(kind, kind)
+
+
+def why_label(why: str) -> str:
+    labels = {
+        "not_yes_no": tr("no es sí ni no", "not yes or no"),
+        "not_a_number": tr("no es un número", "not a number"),
+        "not_a_choice": tr("no es una de las opciones", "not one of the choices"),
+        "out_of_range": tr("fuera de rango", "out of range"),
+        "ambiguous": tr("ambiguo", "ambiguous"),
+        "conflicting": tr("respuestas contradictorias", "conflicting answers"),
+    }
+    return labels.get(why, why)
+
+
+def format_value(key: str, value) -> str:
+    """Return an answer as staff read it: sí/no, the letter of item 10, °C, %, the trend word."""
+    if isinstance(value, bool):
+        return tr("sí", "yes") if value else tr("no", "no")
+    if key == "dyspnea_level":
+        return "ABCD"[value]
+    if key == "temperature_c":
+        return f"{value} °C"
+    if key == "spo2":
+        return f"{value} %"
+    if key == "overall_trend":
+        words = {"better": tr("mejor", "better"), "same": tr("igual", "same"), "worse": tr("peor", "worse")}
+        return words.get(value, value)
+    return str(value)
 
 
 def _summarise_folder(folder: Path, max_bytes: int, directory, as_json: bool) -> None:
