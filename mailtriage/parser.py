@@ -24,8 +24,10 @@ from mailtriage.quoting import split_reply
 
 FOLIO_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _FOLIO_HALF = f"[{FOLIO_ALPHABET}{FOLIO_ALPHABET.lower()}]{{4}}"
-_LABELLED_FOLIO = re.compile(rf"folio\W{{0,3}}({_FOLIO_HALF})-?({_FOLIO_HALF})(?![A-Za-z0-9])",
-                             re.IGNORECASE)
+_LABELLED_FOLIO = re.compile(
+    rf"folio\W{{0,3}}(?:(?:es|is|de|no|n[uú]mero|number)\W{{1,3}})?({_FOLIO_HALF})-?({_FOLIO_HALF})"
+    rf"(?![A-Za-z0-9])", re.IGNORECASE)
+_BARE_FOLIO = re.compile(rf"(?<![A-Za-z0-9-])({_FOLIO_HALF})({_FOLIO_HALF})(?![A-Za-z0-9-])")
 _DASHED_FOLIO = re.compile(rf"(?<![A-Za-z0-9-])({_FOLIO_HALF})-({_FOLIO_HALF})(?![A-Za-z0-9-])")
 _PLUS_FOLIO = re.compile(rf"\+({_FOLIO_HALF})-?({_FOLIO_HALF})@")
 _PLUS_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
@@ -126,23 +128,47 @@ def _normalise_folio(match) -> str | None:
 
 
 def _dashed_folio(text: str) -> str | None:
-    """Return the first XXXX-XXXX that looks typed as a folio: upper case, or with a digit.
+    """Return the first XXXX-XXXX that looks typed as a folio: letters in upper case or beside digits.
 
-    Lower-case word pairs such as "mama-papa" fit the folio alphabet too.
+    Lower-case word pairs such as "mama-papa" and phone numbers such as
+    "5552-3456" fit the folio alphabet too.
     """
     for found in _DASHED_FOLIO.finditer(text):
-        if found.group(0).isupper() or any(char.isdigit() for char in found.group(0)):
+        token = found.group(0)
+        has_letter = any(char.isalpha() for char in token)
+        if has_letter and (token.isupper() or any(char.isdigit() for char in token)):
             return _normalise_folio(found)
     return None
 
 
+def _bare_folio(text: str) -> str | None:
+    """Return the first folio typed without dash or label: 8 characters of one case, letters and digits.
+
+    Requiring both a letter and a digit keeps words and phone numbers out.
+    """
+    for found in _BARE_FOLIO.finditer(text):
+        token = found.group(0)
+        has_digit = any(char.isdigit() for char in token)
+        has_letter = any(char.isalpha() for char in token)
+        if has_digit and has_letter and (token.isupper() or token.islower()):
+            return token.upper()
+    return None
+
+
 def find_folio(subject: str, plus_folio: str | None, text: str) -> str | None:
-    """Return the folio shown in the subject, else the plus address, else the body."""
-    for found in (_normalise_folio(_LABELLED_FOLIO.search(subject)),
-                  _dashed_folio(subject),
-                  plus_folio,
-                  _normalise_folio(_LABELLED_FOLIO.search(text)),
-                  _dashed_folio(text)):
+    """Return the folio shown in the subject, else the plus address, else the body.
+
+    In the body a folio needs its label or its dash: a bare token there is too often
+    something else (a code in a signature), and a wrong folio would turn a reply
+    that the sender identifies into an unknown folio.
+    """
+    for find in (lambda: _normalise_folio(_LABELLED_FOLIO.search(subject)),
+                 lambda: _dashed_folio(subject),
+                 lambda: _bare_folio(subject),
+                 lambda: plus_folio,
+                 lambda: _normalise_folio(_LABELLED_FOLIO.search(text)),
+                 lambda: _dashed_folio(text)):
+        found = find()
         if found:
             return found
     return None

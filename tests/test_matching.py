@@ -4,6 +4,7 @@ from mailtriage.contracts import (
     ANSWER, AUTOREPLY, FOLIO_MISMATCH, UNKNOWN_FOLIO, UNKNOWN_SENDER, MessageReading,
 )
 from mailtriage.matching import IssuanceRef, match_reading
+from mailtriage.parser import find_folio
 
 ANA = IssuanceRef(id=10, folio="K7QM2XPD", patient_id=1, patient_email="Ana.Torres@example.com")
 JOSE = IssuanceRef(id=20, folio="2EG8NW7K", patient_id=2, patient_email="jose@example.mx")
@@ -94,3 +95,15 @@ def test_non_answer_kinds_pass_through():
 
     assert match.kind == AUTOREPLY
     assert match.patient_id is None
+
+
+def test_folio_forms():
+    assert find_folio("Re: Cuestionario [Folio K7QM-2XPD]", None, "") == "K7QM2XPD"
+    assert find_folio("Re: K7QM2XPD", None, "") == "K7QM2XPD"
+    assert find_folio("hola", "6HTWV55R", "") == "6HTWV55R"
+    assert find_folio("hola", None, "mi folio es k7qm2xpd") == "K7QM2XPD"
+    assert find_folio("hola", None, "Folio: 7yt2-ys9v") == "7YT2YS9V"
+
+
+def test_words_and_phone_numbers_are_not_folios():
+    assert find_folio("hola", None, "Tel. 5552-3456, mama-papa, código AB23CD45") is None

@@ -70,3 +70,4 @@ def test_text_below_quote_is_bottom():
 
     assert parts.top == []
     assert parts.bottom == ["", "1 no", "4 si"]
+
