@@ -27,6 +27,9 @@ _COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])
 _CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
 _NOT_ALNUM = "".join(chr(code) for code in range(0x20, 0x250) if not chr(code).isalnum())
 _STOP_LINE = re.compile(r"^(?:folio\b|--\s*$|__+\s*$|enviado desde|sent from|obtener outlook|get outlook)")
+# A sign-off on its own line ends an answer that runs over several lines.
+_SIGN_OFF = re.compile(r"^(?:muchas gracias|gracias|saludos(?: cordiales)?|un saludo|atentamente|att|atte|"
+                       r"cordialmente|bendiciones|thanks|thank you|regards|best regards)\W*$")
 _NAME_SEPARATOR = re.compile(r"[ \t]*[:=\-.]+[ \t]*")
 # An answer typed under its prompt may sit after one empty line (Apple Mail
 # splits the quote that way); further down, the text is something else.
@@ -84,11 +87,10 @@ def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list
     starts += _line_starts(text, starts, prompt_spans, questions)
     starts.sort(key=lambda start: start.position)
 
-    kinds = {question.key: question.kind for question in questions}
     found = []
     for index, start in enumerate(starts):
         end = starts[index + 1].position if index + 1 < len(starts) else len(text)
-        answer = _answer_text(text[start.answer_start:end], kinds[start.key])
+        answer = _answer_text(text[start.answer_start:end])
         if answer:
             found.append((start.key, answer))
     return found
@@ -271,7 +273,7 @@ def _alias_pattern(questions: tuple[Question, ...]) -> tuple[re.Pattern, dict[st
     return pattern, keys_by_name
 
 
-def _answer_text(segment: str, kind: str) -> str:
+def _answer_text(segment: str) -> str:
     """Return the answer in ``segment``: its first line, else its next non-empty line, with continuations."""
     lines = segment.split("\n")
     first = lines[0].strip()
@@ -286,7 +288,8 @@ def _answer_text(segment: str, kind: str) -> str:
 
     parts = [first]
     for line in rest:
-        if not line.strip() or _STOP_LINE.match(fold(line)):
+        folded = fold(line)
+        if not folded or _STOP_LINE.match(folded) or _SIGN_OFF.match(folded):
             break
         parts.append(line.strip())
     return " ".join(parts)

@@ -197,3 +197,8 @@ def test_compact_list_inside_sentence():
 
 def test_two_numbers_in_sentence_are_not_a_list():
     assert locate("tengo 2 hijos y 3 perros") == []
+
+
+def test_comment_stops_at_sign_off():
+    assert locate("18. me duele la garganta", "en la noche", "Saludos", "Ana") == [
+        ("comments", "me duele la garganta en la noche")]
