@@ -13,9 +13,9 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mailtriage.answervalues import NO_WORDS, TREND_WORDS, YES_WORDS
-from mailtriage.questions import DYSPNEA, SPO2, TEMPERATURE, TEXT, TREND, YES_NO, Question
-from mailtriage.textnorm import fold, fold_aligned, skeleton_with_origin
+from mailtriage.questions import TEXT, Question
+from mailtriage.retyped import alias_pattern, named_item, skip_own_name
+from mailtriage.textnorm import fold, skeleton_with_origin
 
 # A number opens an item when a separator ("1.", "1.-", "1)", "2-36.5") or a space
 # follows it, but not in "38.5", "9:12" or "4 de diciembre".
@@ -23,56 +23,23 @@ _NUMBERED = re.compile(
     r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[)\-=])|[ \t]*[.:](?!\d)|(?=[ \t]|$))[ \t]*"
     r"(?![ \t]*(?:de[ \t]+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic|dec|jan|apr|aug)[a-z]*\b)",
     re.IGNORECASE)
-_COMPACT_NEXT = re.compile(r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.]|[ \t]*$)")
-_CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
+# A further item on a compact line: "1 si 2 no", "1.no, 4.yes", "1-S 2-N".
+_COMPACT_NEXT = re.compile(
+    r"(?:(?<=\s)|(?<=[^\W\d_],))(\d{1,2})(?:\.-|[.)\-:=])?(?=[ \t]+\S|[^\d\s.]|[ \t]*$)")
 _NOT_ALNUM = "".join(chr(code) for code in range(0x20, 0x250) if not chr(code).isalnum())
 _STOP_LINE = re.compile(r"^(?:folio\b|--\s*$|__+\s*$|enviado desde|sent from|obtener outlook|get outlook)")
 # A sign-off on its own line ends an answer that runs over several lines.
 _SIGN_OFF = re.compile(r"^(?:muchas gracias|gracias|saludos(?: cordiales)?|un saludo|atentamente|att|atte|"
                        r"cordialmente|bendiciones|thanks|thank you|regards|best regards)\W*$")
-_NAME_SEPARATOR = re.compile(r"[ \t]*[:=\-.]+[ \t]*")
-# An answer typed under its prompt may sit after one empty line (Apple Mail
-# splits the quote that way); further down, the text is something else.
+# Apple Mail leaves one empty line between a quoted prompt and the answer typed
+# under it. Text further down is something else, such as a signature.
 _MAX_BLANKS_BEFORE_ANSWER = 1
 # Items a compact list inside a sentence must name before it is read as answers.
 _MIN_ITEMS_IN_SENTENCE = 3
-# A retyped name ends at a colon only this close to it ("desmayo o tos con sangre: no").
-_MAX_NAME_TAIL = 40
-
-# Retyped or shortened question names, folded; the longest name that starts a line wins.
-ALIASES = {
-    "fever": ("fiebre", "calentura", "fever"),
-    "temperature_c": ("temperatura", "temp", "temperature"),
-    "fever_unresponsive": ("fiebre despues del paracetamol", "fiebre con paracetamol",
-                           "fiebre despues de paracetamol", "paracetamol", "fever after paracetamol"),
-    "cough": ("tos", "cough"),
-    "headache": ("dolor de cabeza", "cabeza", "headache"),
-    "sore_throat": ("dolor de garganta", "garganta", "sore throat", "throat"),
-    "body_aches": ("dolor de musculos", "musculos", "dolor muscular", "articulaciones",
-                   "dolor de cuerpo", "muscle pain", "body aches", "muscles"),
-    "smell_taste_loss": ("olfato o gusto", "olfato y gusto", "olfato", "gusto", "perdida de olfato",
-                         "perdida del olfato", "smell or taste", "smell", "taste", "loss of smell"),
-    "diarrhea_vomiting": ("diarrea o vomito", "diarrea", "vomito", "diarrhea", "diarrhoea",
-                          "vomiting"),
-    "dyspnea_level": ("respiracion", "falta de aire", "breathing", "shortness of breath"),
-    "chest_pain": ("dolor de pecho", "dolor en el pecho", "pecho", "presion en el pecho",
-                   "chest pain", "chest"),
-    "cyanosis": ("labios o unas morados", "labios morados", "labios", "unas moradas", "cyanosis",
-                 "bluish lips", "lips"),
-    "confusion": ("confusion", "confundido", "confundida", "somnolencia", "confused"),
-    "other_alarm": ("desmayo o tos con sangre", "desmayo", "desmayos", "tos con sangre",
-                    "fainting", "coughing blood"),
-    "spo2": ("oxigenacion", "oxigeno", "saturacion", "spo2", "sat", "oxygen", "saturation"),
-    "overall_trend": ("comparado con ayer", "como se siente", "compared to yesterday",
-                      "compared with yesterday", "how do you feel", "feeling"),
-    "wants_call": ("que me llamen", "llamada", "llamar", "llamenme", "call"),
-    "comments": ("comentarios", "comentario", "comments", "comment"),
-}
-
 
 @dataclass(frozen=True)
 class ItemStart:
-    """Where one item starts in a block, and where its answer may begin."""
+    """The start of one item in a block: its offset, its key and the offset where its answer may begin."""
 
     position: int
     key: str
@@ -138,8 +105,7 @@ def _skip_tail(text: str, end: int, tail: re.Pattern) -> int:
 def _line_starts(text, prompt_starts, prompt_spans, questions):
     """Find items opened by a number or a retyped name at the start of a line."""
     taken = {start.position for start in prompt_starts}
-    aliases = _alias_pattern(questions)
-    kinds = {question.key: question.kind for question in questions}
+    aliases = alias_pattern(questions)
     spans = _merge_spans(prompt_spans)
     span_begins = [begin for begin, _ in spans]
     starts = []
@@ -150,7 +116,7 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
         inside_prompt = nearest >= 0 and offset < spans[nearest][1]
         if offset not in taken and not inside_prompt:
             found = _numbered_starts(text, offset, line_end, questions) \
-                or _named_start(offset, line, aliases, kinds) \
+                or _named_start(offset, line, aliases) \
                 or _compact_list_in_sentence(text, offset, line_end, questions)
             starts += found
         offset = line_end + 1
@@ -173,7 +139,7 @@ def _numbered_starts(text, offset, line_end, questions):
         return []
     number = int(match.group(1))
     key = questions[number - 1].key
-    first = ItemStart(offset, key, _skip_own_name(text, match.end(), line_end, key))
+    first = ItemStart(offset, key, match.end() + skip_own_name(text[match.end():line_end], key))
     return [first] + _compact_followers(text, match.end(), line_end, number, questions)
 
 
@@ -204,73 +170,12 @@ def _compact_list_in_sentence(text, offset, line_end, questions):
     return starts if len(starts) >= _MIN_ITEMS_IN_SENTENCE else []
 
 
-def _skip_own_name(text: str, start: int, line_end: int, key: str) -> int:
-    """Skip a short name of the numbered question itself ("1. Fiebre", "18. Comentarios:")."""
-    line = text[start:line_end]
-    folded = fold_aligned(line)
-    for name in sorted(ALIASES.get(key, ()), key=len, reverse=True):
-        if folded.startswith(name) and (len(folded) == len(name) or not folded[len(name)].isalnum()):
-            name_end = len(name)
-            separator = _NAME_SEPARATOR.match(line, name_end)
-            return start + (separator.end() if separator else name_end)
-    return start
-
-
-def _named_start(offset, line, aliases, kinds):
-    checkbox = _CHECKBOX.match(line)
-    name_offset = checkbox.end() if checkbox else 0
-    key, name_end = _match_alias(line, name_offset, aliases)
-    if key is None:
-        return []
-
-    if checkbox:
-        return [ItemStart(offset, key, offset + checkbox.start(1))]
-    tail = line[name_end:]
-    colon = tail.find(":")
-    if 0 <= colon <= _MAX_NAME_TAIL and not any(char.isdigit() for char in tail[:colon]):
-        return [ItemStart(offset, key, offset + name_end + colon + 1)]
-
-    # Without a colon, "tos leve desde ayer" is a sentence, "tos si" an answer.
-    separator = _NAME_SEPARATOR.match(tail)
-    answer_start = name_end + (separator.end() if separator else 0)
-    if not _looks_like_answer(kinds[key], line[answer_start:]):
-        return []
-    return [ItemStart(offset, key, offset + answer_start)]
-
-
-def _looks_like_answer(kind: str, text: str) -> bool:
-    """Tell whether text after a retyped name, with no colon between, opens an answer."""
-    folded = fold(text)
-    words = re.findall(r"[a-z0-9]+", folded)
-    first = words[0] if words else ""
-    if kind == YES_NO:
-        return first in YES_WORDS or first in NO_WORDS or folded[:1] in ("✓", "✔", "[")
-    if kind in (TEMPERATURE, SPO2):
-        return any(char.isdigit() for char in folded) or first in ("no", "sin", "not", "n")
-    if kind == DYSPNEA:
-        return len(first) == 1
-    if kind == TREND:
-        return first in TREND_WORDS
-    return False
-
-
-def _match_alias(line: str, start: int, aliases) -> tuple[str | None, int]:
-    """Return the key whose longest alias opens ``line`` at ``start``, and where the name ends."""
-    pattern, keys_by_name = aliases
-    found = pattern.match(fold_aligned(line[start:]))
+def _named_start(offset: int, line: str, aliases) -> list[ItemStart]:
+    found = named_item(line, aliases)
     if found is None:
-        return None, 0
-    return keys_by_name[found.group(1)], start + found.end(1)
-
-
-@lru_cache(maxsize=8)
-def _alias_pattern(questions: tuple[Question, ...]) -> tuple[re.Pattern, dict[str, str]]:
-    """Compile the aliases of the configured questions, longest first so the longest one wins."""
-    keys = {question.key for question in questions}
-    keys_by_name = {name: key for key, names in ALIASES.items() if key in keys for name in names}
-    names = sorted(keys_by_name, key=len, reverse=True)
-    pattern = re.compile("(" + "|".join(map(re.escape, names)) + r")(?![a-z0-9])")
-    return pattern, keys_by_name
+        return []
+    key, answer_offset = found
+    return [ItemStart(offset, key, offset + answer_offset)]
 
 
 def _answer_text(segment: str) -> str:

@@ -2,8 +2,9 @@
 
 Rules in order: the folio (subject, body or plus address), then the
 questionnaire Message-IDs named by In-Reply-To/References, then the sender's
-address. The sender must be a patient whatever the folio says, and a folio that
-does not exist or belongs to another address is never attached to anyone.
+address. The sender must be a patient whatever folio the message shows, and
+a folio that does not exist or belongs to another address is never attached
+to anyone.
 """
 
 import re
@@ -17,7 +18,7 @@ from mailtriage.contracts import ANSWER, FOLIO_MISMATCH, UNKNOWN_FOLIO, UNKNOWN_
 
 # The Message-ID the questionnaire sender writes: <q-YYYYMMDD-FOLIO@host>.
 # NOTE: a thread id in this form that the store does not know is read as an
-# unknown folio; ids in any other form (replies to staff mail) are skipped.
+# unknown folio. Ids in any other form, such as replies to staff mail, are skipped.
 _QUESTIONNAIRE_ID = re.compile(r"^<q-\d{8}-([2-9A-HJKMNP-Z]{8})@", re.IGNORECASE)
 
 

@@ -33,7 +33,7 @@ _PLUS_FOLIO = re.compile(rf"\+({_FOLIO_HALF})-?({_FOLIO_HALF})@")
 _PLUS_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-# Where to stop looking for the end of an oversize message's header block.
+# Bytes of an oversize message searched for the end of its header block.
 MAX_OVERSIZE_HEADER_BYTES = 64 * 1024
 
 
@@ -63,7 +63,8 @@ def _read_oversize(raw: bytes) -> MessageReading:
 
 
 def _read_message(raw: bytes, questions: tuple[Question, ...]) -> MessageReading:
-    # The compat32 policy parses headers only when asked, which keeps reading fast.
+    # The compat32 policy skips the structured header parsing of email.policy.default,
+    # which took about half of the parse time.
     message = email.message_from_bytes(raw)
     fields = header_fields(message)
     reading = _read_envelope(fields, len(raw))
@@ -158,9 +159,9 @@ def _bare_folio(text: str) -> str | None:
 def find_folio(subject: str, plus_folio: str | None, text: str) -> str | None:
     """Return the folio shown in the subject, else the plus address, else the body.
 
-    In the body a folio needs its label or its dash: a bare token there is too often
-    something else (a code in a signature), and a wrong folio would turn a reply
-    that the sender identifies into an unknown folio.
+    In the body a folio needs its label or its dash, because a bare token there is
+    often something else, such as a code in a signature. A wrong folio would turn a
+    reply that the sender identifies into an unknown folio.
     """
     for find in (lambda: _normalise_folio(_LABELLED_FOLIO.search(subject)),
                  lambda: _dashed_folio(subject),

@@ -27,7 +27,8 @@ _SIGNATURE = re.compile(
     r"(?:es|contiene|puede)|this (?:e-?mail|message) (?:is|contains|may))")
 # An attribution wrapped by the client spans at most this many lines.
 _ATTRIBUTION_LINES = 3
-# Outlook's header block: De: then Enviado:/Para:/Cc: lines before Asunto:.
+# Lines after "De:" within which "Asunto:" must follow for an Outlook header
+# block; Enviado:, Para: and Cc: come between.
 _HEADER_BLOCK_LINES = 6
 
 

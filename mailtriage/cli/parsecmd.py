@@ -46,7 +46,11 @@ def parse(app, path, as_json, no_store, max_bytes):
 
 
 def read_file(path: Path, max_bytes: int, directory) -> dict:
-    """Parse and, with a directory, match one message file; return the expected.json shape."""
+    """Parse and, with a directory, match one message file.
+
+    Returns the fields of the corpus's expected.json files: kind, folio, patient,
+    matched_by, answers, unanswered, unreadable and unreadable_detail.
+    """
     from mailtriage.matching import match_reading
     from mailtriage.parser import parse_message
 
