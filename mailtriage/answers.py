@@ -32,7 +32,8 @@ _STOP_LINE = re.compile(r"^(?:folio\b|--\s*$|__+\s*$|enviado desde|sent from|obt
 _SIGN_OFF = re.compile(r"^(?:muchas gracias|gracias|saludos(?: cordiales)?|un saludo|atentamente|att|atte|"
                        r"cordialmente|bendiciones|thanks|thank you|regards|best regards)\W*$")
 # Apple Mail leaves one empty line between a quoted prompt and the answer typed
-# under it. Text further down is something else, such as a signature.
+# under it. Text further down, or after an empty line under a bare number, is
+# something else, such as a signature.
 _MAX_BLANKS_BEFORE_ANSWER = 1
 # Items a compact list inside a sentence must name before it is read as answers.
 _MIN_ITEMS_IN_SENTENCE = 3
@@ -44,6 +45,8 @@ class ItemStart:
     position: int
     key: str
     answer_start: int
+    # Only an item opened by its printed prompt may find its answer past an empty line.
+    has_prompt: bool = False
 
 
 def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list[tuple[str, str]]:
@@ -57,7 +60,7 @@ def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list
     found = []
     for index, start in enumerate(starts):
         end = starts[index + 1].position if index + 1 < len(starts) else len(text)
-        answer = _answer_text(text[start.answer_start:end])
+        answer = _answer_text(text[start.answer_start:end], start.has_prompt)
         if answer:
             found.append((start.key, answer))
     return found
@@ -89,7 +92,7 @@ def _prompt_starts(text, folded, origin, questions):
             if not any(char.isalpha() for char in text[line_start:begin]):
                 end = origin[found + len(skeleton) - 1] + 1
                 end = _skip_tail(text, end, tail)
-                starts.append(ItemStart(line_start, key, end))
+                starts.append(ItemStart(line_start, key, end, has_prompt=True))
                 spans.append((line_start, end))
             found = folded.find(skeleton, found + len(skeleton))
     return starts, spans
@@ -178,7 +181,7 @@ def _named_start(offset: int, line: str, aliases) -> list[ItemStart]:
     return [ItemStart(offset, key, offset + answer_offset)]
 
 
-def _answer_text(segment: str) -> str:
+def _answer_text(segment: str, may_skip_blank: bool) -> str:
     """Return the answer in ``segment``: its first line, else its next non-empty line, with continuations."""
     lines = segment.split("\n")
     first = lines[0].strip()
@@ -187,14 +190,19 @@ def _answer_text(segment: str) -> str:
         blanks = 0
         while rest and not rest[0].strip():
             rest, blanks = rest[1:], blanks + 1
-        if not rest or blanks > _MAX_BLANKS_BEFORE_ANSWER or _STOP_LINE.match(fold(rest[0])):
+        allowed_blanks = _MAX_BLANKS_BEFORE_ANSWER if may_skip_blank else 0
+        if not rest or blanks > allowed_blanks or _ends_answer(fold(rest[0])):
             return ""
         first, rest = rest[0].strip(), rest[1:]
 
     parts = [first]
     for line in rest:
         folded = fold(line)
-        if not folded or _STOP_LINE.match(folded) or _SIGN_OFF.match(folded):
+        if not folded or _ends_answer(folded):
             break
         parts.append(line.strip())
     return " ".join(parts)
+
+
+def _ends_answer(folded_line: str) -> bool:
+    return bool(_STOP_LINE.match(folded_line) or _SIGN_OFF.match(folded_line))

@@ -202,3 +202,8 @@ def test_two_numbers_in_sentence_are_not_a_list():
 def test_comment_stops_at_sign_off():
     assert locate("18. me duele la garganta", "en la noche", "Saludos", "Ana") == [
         ("comments", "me duele la garganta en la noche")]
+
+
+def test_bare_number_does_not_take_text_past_blank_line():
+    assert locate("17 no", "18.", "", "Ana") == [("wants_call", "no")]
+    assert locate("18. Comentarios:", "", "Saludos") == []
