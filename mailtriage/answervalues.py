@@ -24,6 +24,8 @@ NO_WORDS = frozenset({"no", "n", "ninguno", "ninguna", "nada", "negativo", "nop"
 # Whole words that flip a yes or a no when they appear after the first word.
 _SECOND_YES = frozenset({"si", "yes", "afirmativo"})
 _SECOND_NO = frozenset({"no", "negativo", "ninguno", "ninguna", "nada"})
+# First words that deny a number item without giving a value ("no tuve fiebre", "sin aparato").
+_NEGATIONS = NO_WORDS | {"sin", "ni", "not", "never", "nunca"}
 _UNSURE = re.compile(r"^(?:no se|no lo se|no estoy segur[oa]|tal vez|quizas?|a veces)\b")
 _YES_MARKS = re.compile(r"^\[\s*[x✓✔☑]\s*\]|^[✓✔☑✅]")
 _NO_MARKS = re.compile(r"^\[\s*\]|^[☐✗✘❌]")
@@ -40,7 +42,7 @@ _FAHRENHEIT = re.compile(r"\d\s*°?\s*f\b|fahrenheit")
 _EMPTY_MARKS = frozenset({"", "-", "--", "—", "–", "_", "n/a", "na", "n.a.", "no aplica"})
 _NOT_MEASURED = re.compile(
     r"\b(?:no|sin|ni)\b.*\b(?:medi|mido|medido|medirla|medirme|termometro|oximetro|"
-    r"medicamento|medicina|paracetamol|pastilla|aparato|aplica)\b"
+    r"medicamento|medicina|paracetamol|pastilla|aparato|aplica|tome|tomo|tomado)\b"
     r"|\b(?:not measured|did not measure|didn't measure|no (?:thermometer|oximeter))\b")
 
 _LETTER_A_MARK = re.compile(r"a\s*[).:,-]")
@@ -75,8 +77,8 @@ def read_value(question: Question, raw: str) -> Value:
         return BLANK
     if question.optional and question.kind != TEXT and _says_not_measured(folded):
         return BLANK
-    if question.kind in (TEMPERATURE, SPO2) and folded in NO_WORDS:
-        return BLANK  # "no" to "the temperature you measured": nothing was measured
+    if question.kind in (TEMPERATURE, SPO2) and _negates_without_value(folded):
+        return BLANK  # "no", "no tuve fiebre": nothing was measured
 
     reader = _READERS[question.kind]
     return reader(text, folded)
@@ -86,6 +88,11 @@ def _says_not_measured(folded: str) -> bool:
     if any(char.isdigit() for char in folded):
         return False
     return folded in _EMPTY_MARKS or bool(_NOT_MEASURED.search(folded))
+
+
+def _negates_without_value(folded: str) -> bool:
+    words = _WORD.findall(folded)
+    return bool(words) and words[0] in _NEGATIONS and not any(char.isdigit() for char in folded)
 
 
 def read_yes_no(text: str, folded: str) -> Value:

@@ -207,3 +207,10 @@ def test_comment_stops_at_sign_off():
 def test_bare_number_does_not_take_text_past_blank_line():
     assert locate("17 no", "18.", "", "Ana") == [("wants_call", "no")]
     assert locate("18. Comentarios:", "", "Saludos") == []
+
+
+@pytest.mark.parametrize("key, text", [("fever_unresponsive", "no tomé"),
+                                       ("temperature_c", "no me la tomé"),
+                                       ("temperature_c", "no tuve fiebre"), ("spo2", "nada")])
+def test_more_not_measured_words(key, text):
+    assert not read(key, text).answered
