@@ -7,9 +7,11 @@ the daemon as a separate process, which a fault point can kill.
 """
 
 import os
+import secrets
+import signal
 import subprocess
 import sys
-import secrets
+import time
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, formataddr, make_msgid
@@ -20,7 +22,9 @@ from mailtriage.config import load_config
 from mailtriage.enrolment import enrol_patient, validate_profile
 from mailtriage.folios import format_folio
 from mailtriage.i18n import set_language
-from mailtriage.models import InboundMessage, Issuance, OutboxMessage, Report, database_proxy, open_database
+from mailtriage.models import (
+    InboundMessage, Issuance, OutboxMessage, Report, database_proxy, open_database,
+)
 from mailtriage.units import sync_units
 
 MONITORING_ADDRESS = "automonitoreo@umf34.example.mx"
@@ -28,6 +32,9 @@ PROCESSED = "Procesados"
 
 # A daemon pass over a few messages takes about 2 s; a hung one is killed.
 DAEMON_TIMEOUT_SECONDS = 60
+
+# How long a `mailtriage run` daemon gets to reach a state before the test fails.
+RUN_WAIT_SECONDS = 40
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,52 @@ def run_daemon_once(config_path: Path, fault: str | None = None, verbose: bool =
                           text=True, timeout=timeout)
 
 
+class RunDaemon:
+    """A `mailtriage run` process whose log goes to a file the test can read while it runs."""
+
+    def __init__(self, config_path: Path, log_path: Path, fault: str | None = None,
+                 preexec_fn=None):
+        self.log_path = log_path
+        self.log_file = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mailtriage", "--config", str(config_path), "run"],
+            env=daemon_environment(fault), stdout=subprocess.DEVNULL, stderr=self.log_file,
+            preexec_fn=preexec_fn)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_log(self, text: str, seconds: float = RUN_WAIT_SECONDS) -> None:
+        wait_until(lambda: text in self.log() or self.process.poll() is not None,
+                   f"{text!r} in the daemon's log", seconds)
+        assert text in self.log(), self.log()[-3000:]
+
+    def wait(self, seconds: float = RUN_WAIT_SECONDS) -> int:
+        try:
+            return self.process.wait(timeout=seconds)
+        finally:
+            self.log_file.close()
+
+    def stop(self) -> int:
+        """Stop the daemon with SIGTERM, as systemd does, and return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.wait()
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.wait()
+
+
+def wait_until(condition, what: str, seconds: float = RUN_WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
 def replies_received(smtp_server, patients) -> dict:
     """Return, per patient address, the Message-IDs of the replies the SMTP server received.
 
@@ -181,10 +234,15 @@ class World:
     folder: str
     patients: list = field(default_factory=list)
     message_ids: list = field(default_factory=list)
+    replies: list = field(default_factory=list)  # raw bytes, in the order of patients
 
 
-def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", **overrides) -> World:
+def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", deliver: bool = True,
+                **overrides) -> World:
     """Enrol three patients, send their welcomes, then put one reply of each in ``folder``.
+
+    With ``deliver=False`` the replies are only written, and
+    ``deliver_replies`` puts them in the folder later.
 
     The daemon polls every second and retries the outbox after one second,
     so tests of `mailtriage run` and of retries wait little. ``overrides``
@@ -217,11 +275,18 @@ def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", **over
     try:
         for patient, answers in zip(world.patients, (GREEN, YELLOW, RED)):
             raw = reply(patient, answers)
+            world.replies.append(raw)
             world.message_ids.append(message_id_of(raw))
-            dovecot.append(user, raw, folder=folder)
     finally:
         close_test_store()
+
+    if deliver:
+        deliver_replies(world, dovecot)
     return world
+
+
+def deliver_replies(world: World, dovecot) -> None:
+    dovecot.append_many(world.user, world.replies, folder=world.folder)
 
 
 def unique_address(person) -> str:

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from mailtriage import clock, faults, pipeline
 from mailtriage.cli import build_cli
-from mailtriage.config import load_config
 from mailtriage.models import AuditEvent, InboundMessage, Report
 from faultmail import GREEN, PATIENTS, enrol, reply
 from staffing import close_store, open_store
