@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from mailtriage.questions import TEXT, Question
 from mailtriage.retyped import alias_pattern, named_item, skip_own_name
-from mailtriage.textnorm import fold, skeleton_with_origin
+from mailtriage.textnorm import Skeleton, fold, skeleton_letters
 
 # A number opens an item when a separator ("1.", "1.-", "1)", "2-36.5") or a space
 # follows it, but not in "38.5", "9:12" or "4 de diciembre".
@@ -52,8 +52,7 @@ class ItemStart:
 def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list[tuple[str, str]]:
     """Return (key, answer text) for every item the block's text names with a non-empty answer."""
     text = "\n".join(lines)
-    folded, origin = skeleton_with_origin(text)
-    starts, prompt_spans = _prompt_starts(text, folded, origin, questions)
+    starts, prompt_spans = _prompt_starts(text, Skeleton(text), questions)
     starts += _line_starts(text, starts, prompt_spans, questions)
     starts.sort(key=lambda start: start.position)
 
@@ -72,7 +71,7 @@ def _prompt_skeletons(questions: tuple[Question, ...]) -> tuple[tuple[str, str, 
     skeletons = []
     for question in questions:
         for prompt in (question.prompt_es, question.prompt_en):
-            skeleton = skeleton_with_origin(prompt)[0]
+            skeleton = skeleton_letters(prompt)
             ending = prompt[len(prompt.rstrip(_NOT_ALNUM)):]
             closing = "".join(sorted(set(ending.replace(" ", "")) | set(":.-=")))
             tail = re.compile(r"[\s" + re.escape(closing) + r"]*")
@@ -81,20 +80,21 @@ def _prompt_skeletons(questions: tuple[Question, ...]) -> tuple[tuple[str, str, 
     return tuple(skeletons)
 
 
-def _prompt_starts(text, folded, origin, questions):
+def _prompt_starts(text: str, skeleton_text: Skeleton, questions):
     """Find the questionnaire's prompts where they open a line (after an optional number)."""
     starts, spans = [], []
+    letters = skeleton_text.letters
     for key, skeleton, tail in _prompt_skeletons(questions):
-        found = folded.find(skeleton)
+        found = letters.find(skeleton)
         while found != -1:
-            begin = origin[found]
+            begin = skeleton_text.offset(found)
             line_start = text.rfind("\n", 0, begin) + 1
             if not any(char.isalpha() for char in text[line_start:begin]):
-                end = origin[found + len(skeleton) - 1] + 1
+                end = skeleton_text.offset(found + len(skeleton) - 1) + 1
                 end = _skip_tail(text, end, tail)
                 starts.append(ItemStart(line_start, key, end, has_prompt=True))
                 spans.append((line_start, end))
-            found = folded.find(skeleton, found + len(skeleton))
+            found = letters.find(skeleton, found + len(skeleton))
     return starts, spans
 
 

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from bisect import bisect_right
 
 # Characters that mail clients insert but a reader never sees: zero-width
 # space/joiners, word joiner, soft hyphen, the BOM iOS puts before quotes and
@@ -68,8 +69,33 @@ def fold_aligned(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_ALIGNED_TABLE)
 
 
-def skeleton_with_origin(text: str) -> tuple[str, list[int]]:
-    """Return only the folded letters and digits of ``text``, with each one's offset in ``text``."""
-    mapped = text.translate(_SKELETON_TABLE)
-    origin = [offset for offset, char in enumerate(mapped) if char != SKELETON_GAP]
-    return mapped.replace(SKELETON_GAP, ""), origin
+# Skips ``n`` letters of the skeleton form and the gaps around them: _SKIP_LETTERS[n].
+_SKIP_LETTERS = [re.compile(f"(?:{SKELETON_GAP}*[^{SKELETON_GAP}]){{{count}}}{SKELETON_GAP}*")
+                 for count in range(64)]
+
+
+class Skeleton:
+    """The folded letters and digits of a text, able to map each one back to its text offset."""
+
+    _CHUNK = 64
+
+    def __init__(self, text: str):
+        mapped = text.translate(_SKELETON_TABLE)
+        self.letters = mapped.replace(SKELETON_GAP, "")
+        self._mapped = mapped
+        # Letters before each chunk of the text, so offset() looks inside one chunk only.
+        self._letters_before = [0]
+        for start in range(0, len(mapped), self._CHUNK):
+            chunk = mapped[start:start + self._CHUNK]
+            self._letters_before.append(self._letters_before[-1] + len(chunk) - chunk.count(SKELETON_GAP))
+
+    def offset(self, index: int) -> int:
+        """Return the text offset of ``letters[index]``."""
+        chunk = bisect_right(self._letters_before, index) - 1
+        skip = _SKIP_LETTERS[index - self._letters_before[chunk]]
+        return skip.match(self._mapped, chunk * self._CHUNK).end()
+
+
+def skeleton_letters(text: str) -> str:
+    """Return only the folded letters and digits of ``text``."""
+    return text.translate(_SKELETON_TABLE).replace(SKELETON_GAP, "")
