@@ -95,7 +95,7 @@ def test_value_beside_not_measured_words_is_read():
     assert read("spo2", "sin oxímetro, 90-95").unreadable.why == AMBIGUOUS
 
 
-def test_no_tengo_on_yes_no_item_three_is_no():
+def test_no_tengo_on_item_three_is_no():
     assert read("fever_unresponsive", "no tengo").value is False
 
 
@@ -204,7 +204,7 @@ def test_comment_stops_at_sign_off():
         ("comments", "me duele la garganta en la noche")]
 
 
-def test_bare_number_does_not_take_text_past_blank_line():
+def test_bare_number_stops_at_blank_line():
     assert locate("17 no", "18.", "", "Ana") == [("wants_call", "no")]
     assert locate("18. Comentarios:", "", "Saludos") == []
 

@@ -1,4 +1,4 @@
-"""The reply corpus: every case folder is read and matched exactly as its expected.json says.
+"""The reply corpus: every case folder is read and matched exactly as its expected.json states.
 
 Set CORPUS_DIR to run the same checks on another folder laid out the same way
 (case folders with message.eml and expected.json, plus roster.json).
@@ -21,7 +21,6 @@ CORPUS = Path(os.environ.get("CORPUS_DIR", Path(__file__).parent / "data" / "cor
 ROSTER = json.loads((CORPUS / "roster.json").read_text(encoding="utf-8"))
 CASES = sorted(path for path in CORPUS.iterdir() if (path / "message.eml").is_file())
 MAX_BYTES = ROSTER["config"]["max_message_bytes"]
-MATCHED_KINDS = (UNKNOWN_SENDER, UNKNOWN_FOLIO, FOLIO_MISMATCH)
 
 
 def normalise_comment(text: str) -> str:
