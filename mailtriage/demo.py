@@ -8,6 +8,7 @@ patient reads it, and the yellow and red list. Nothing leaves the machine,
 because the "SMTP" side is the built-in Maildir sink.
 """
 
+import argparse
 import json
 import mailbox
 import shutil
@@ -217,18 +218,33 @@ def print_results(rows: list[list[str]], summary, today: date, root: Path) -> No
     print(call_list_table(today))
 
 
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m mailtriage.demo",
+        description=tr("Ejecuta mailtriage con pacientes inventados en un directorio temporal.",
+                       "Run mailtriage on invented patients in a temporary directory."))
+    parser.add_argument("--english", action="store_true",
+                        help=tr("Muestra la salida en inglés.", "Show the output in English."))
+    parser.add_argument("--keep", action="store_true",
+                        help=tr("Conserva el directorio temporal para revisarlo.",
+                                "Keep the temporary directory for inspection."))
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    set_language("es" if not argv or "--english" not in argv else "en")
+    arguments = parse_arguments(argv)
+    set_language("en" if arguments.english else "es")
     root = Path(tempfile.mkdtemp(prefix="mailtriage-demo-"))
-    keep = argv is not None and "--keep" in argv
     try:
         run_demo(root)
     finally:
         clock.set_now(None)
-        if not keep:
+        if arguments.keep:
+            print(tr("Se conservó {p}.", "{p} was kept.", p=root))
+        else:
             shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
