@@ -119,6 +119,11 @@ def test_reply_triaged_and_answered(site, color, answers):
     report = Report.get(Report.patient == patient)
     assert report.color == color
     assert summary.reports[color] == 1
+    assert report.answers["cough"] == (answers[4] == "si")
+    assert report.unreadable == {}
+    assert report.ruleset_version
+    assert all(hit["color"] != "rojo" for hit in report.hits) or color == "rojo"
+    assert any(hit["color"] == color for hit in report.hits) or color == "verde"
     assert report.inbound.message_id == reply_id
     assert report.issuance.message_id == questionnaire["Message-ID"]
 
