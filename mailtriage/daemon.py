@@ -2,8 +2,9 @@
 
 A pass issues the questionnaires that are due, reads the mailbox and sends
 what waits in the outbox. The long-running form schedules the same steps
-with APScheduler 3.x and stops cleanly on SIGTERM or SIGINT: the message in
-hand and a running outbox send finish first.
+with APScheduler 3.x, runs a pass as soon as new mail arrives (see
+mailwatch.py), and stops cleanly on SIGTERM or SIGINT: the message in hand
+and a running outbox send finish first.
 """
 
 import importlib
@@ -18,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from mailtriage import clock, pipeline, sdnotify
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
+from mailtriage.mailwatch import MailboxWatcher
 
 log = logging.getLogger("mailtriage.daemon")
 
@@ -74,6 +76,10 @@ class Daemon:
     def __init__(self, config):
         self.config = config
         self.stop_requested = threading.Event()
+        # Held by every job and by the watcher's passes, so the mailbox
+        # watcher's thread never writes beside the scheduler's worker.
+        self.work_lock = threading.Lock()
+        self.watcher = MailboxWatcher(config, self.work_lock, self.stop_requested)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(JOB_WORKERS)},
             job_defaults={"max_instances": 1, "coalesce": True,
@@ -93,8 +99,8 @@ class Daemon:
         # starts at once rather than one interval later.
         start = datetime.now(timezone.utc)
         for job_id, function, seconds in jobs:
-            self.scheduler.add_job(guarded(job_id, function), "interval", seconds=seconds,
-                                   id=job_id, name=job_id, next_run_time=start)
+            self.scheduler.add_job(guarded(job_id, function, self.work_lock), "interval",
+                                   seconds=seconds, id=job_id, name=job_id, next_run_time=start)
 
     def poll(self) -> None:
         summary = pipeline.run_pass(self.config, stop=self.stop_requested)
@@ -145,7 +151,8 @@ class Daemon:
     def start(self) -> None:
         self.add_jobs()
         self.scheduler.start()
-        log.info("daemon started: mailbox %s, polling every %d s",
+        self.watcher.start()
+        log.info("daemon started: mailbox %s, waiting for new mail and polling every %d s",
                  self.config.mailbox.display, self.config.poll_seconds)
         sdnotify.notify_ready(tr("leyendo {m}", "reading {m}", m=self.config.mailbox.display))
 
@@ -173,15 +180,19 @@ class Daemon:
             # wait=True lets the running job end: the pipeline stops after the
             # message in hand, and an outbox send finishes its batch.
             self.scheduler.shutdown(wait=True)
+        if self.watcher.thread.is_alive():
+            # The watcher checks for a stop at least every mailwatch.WAIT_SECONDS.
+            self.watcher.join()
         log.info("daemon stopped")
 
 
-def guarded(job_id: str, function):
-    """Wrap a job so a failure is logged and the next run still happens."""
+def guarded(job_id: str, function, work_lock: threading.Lock):
+    """Wrap a job so it runs under ``work_lock``, and a failure is logged and the next run still happens."""
 
     def run_job():
         try:
-            function()
+            with work_lock:
+                function()
         except MailtriageError as exc:
             log.warning("job %s failed: %s", job_id, exc)
         except Exception:

@@ -196,22 +196,29 @@ class ImapInbox:
     # ------------------------------------------------------------------ filing
 
     def move(self, message: InboxMessage, folder: str) -> None:
-        uid = int(message.uid)
-        with self._server_errors(tr("mover un mensaje a {f}", "move a message to {f}", f=folder)):
+        self.move_many([message], folder)
+
+    def move_many(self, messages: list[InboxMessage], folder: str) -> None:
+        # One command for the whole list: Dovecot 2.3 takes about 5 ms per
+        # MOVE command on a Maildir, whatever the number of UIDs in it.
+        uids = [int(message.uid) for message in messages]
+        if not uids:
+            return
+        with self._server_errors(tr("mover mensajes a {f}", "move messages to {f}", f=folder)):
             self._ensure_folder(folder)
             if self._client.has_capability("MOVE"):
-                self._client.move([uid], folder)
+                self._client.move(uids, folder)
             else:
-                self._copy_and_expunge(uid, folder)
-        self._unmoved.discard(uid)
+                self._copy_and_expunge(uids, folder)
+        self._unmoved.difference_update(uids)
 
-    def _copy_and_expunge(self, uid: int, folder: str) -> None:
-        # A crash after COPY leaves the message in both folders. It is flagged
+    def _copy_and_expunge(self, uids: list[int], folder: str) -> None:
+        # A crash after COPY leaves the messages in both folders. They are flagged
         # \Deleted only after the copy, and searches skip \Deleted messages.
-        self._client.copy([uid], folder)
-        self._client.add_flags([uid], [b"\\Deleted"], silent=True)
+        self._client.copy(uids, folder)
+        self._client.add_flags(uids, [b"\\Deleted"], silent=True)
         if self._client.has_capability("UIDPLUS"):
-            self._client.uid_expunge([uid])
+            self._client.uid_expunge(uids)
             return
         # NOTE: without UIDPLUS, EXPUNGE also removes any other message of the
         # folder that a person flagged \Deleted. Dovecot 2.3 offers UIDPLUS, so

@@ -46,6 +46,9 @@ class Inbox(Protocol):
     def move(self, message: InboxMessage, folder: str) -> None:
         """Move a handled message to ``folder``, creating the folder when missing."""
 
+    def move_many(self, messages: list[InboxMessage], folder: str) -> None:
+        """Move several handled messages to ``folder`` at once, as ``move`` does for one."""
+
     def wait_for_new(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a message not yet yielded, and return whether one came."""
 

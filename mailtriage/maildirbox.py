@@ -99,7 +99,16 @@ class MaildirInbox:
             received_at=datetime.fromtimestamp(delivered, timezone.utc))
 
     def move(self, message: InboxMessage, folder: str) -> None:
-        source = self._message_files().get(message.uid)
+        self.move_many([message], folder)
+
+    def move_many(self, messages: list[InboxMessage], folder: str) -> None:
+        # One listing for the whole list: a listing per message would make
+        # filing a backlog quadratic in its size.
+        files = self._message_files()
+        for message in messages:
+            self._move_file(files.get(message.uid), message, folder)
+
+    def _move_file(self, source: Path | None, message: InboxMessage, folder: str) -> None:
         if source is None:
             raise MailboxError(tr(
                 "Maildir {path}: el mensaje {key} ya no está en la bandeja. "
