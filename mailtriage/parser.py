@@ -20,7 +20,7 @@ from mailtriage.contracts import ANSWER, AUTOREPLY, BOUNCE, CONFLICTING, OVERSIZ
     Unreadable
 from mailtriage.mimetext import body_text
 from mailtriage.questions import DEFAULT_QUESTIONS, Question
-from mailtriage.quoting import split_reply
+from mailtriage.quoting import ReplyParts, split_reply
 
 FOLIO_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _FOLIO_HALF = f"[{FOLIO_ALPHABET}{FOLIO_ALPHABET.lower()}]{{4}}"
@@ -177,14 +177,7 @@ def find_folio(subject: str, plus_folio: str | None, text: str) -> str | None:
 
 def _read_answers(reading: MessageReading, text: str, questions: tuple[Question, ...]) -> None:
     """Fill the reading's answers from the new text, else from the text below or inside the quote."""
-    parts = split_reply(text)
-    values: dict[str, Value] = {}
-    for block in (parts.top, parts.bottom, parts.everything):
-        if block and (block is not parts.everything or len(parts.top) < len(block)):
-            values = _read_block(block, questions)
-        if values:
-            break
-
+    values = _choose_block(split_reply(text), questions)
     for question in questions:
         value = values.get(question.key)
         if value is None:
@@ -193,6 +186,22 @@ def _read_answers(reading: MessageReading, text: str, questions: tuple[Question,
             reading.unreadable[question.key] = value.unreadable
         else:
             reading.answers[question.key] = value.value
+
+
+def _choose_block(parts: ReplyParts, questions: tuple[Question, ...]) -> dict[str, Value]:
+    """Return the values of the first block with a readable answer, else of the first with any.
+
+    A stray unreadable item in the new text ("1 pregunta: ...") must not hide
+    answers typed in the quote, but unreadable answers alone still count when
+    no block has better.
+    """
+    read_blocks = []
+    for block in (parts.top, parts.bottom, parts.from_quote):
+        values = _read_block(block, questions) if block else {}
+        if any(value.unreadable is None for value in values.values()):
+            return values
+        read_blocks.append(values)
+    return next((values for values in read_blocks if values), {})
 
 
 def _read_block(lines: list[str], questions: tuple[Question, ...]) -> dict[str, Value]:

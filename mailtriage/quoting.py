@@ -34,15 +34,16 @@ _HEADER_BLOCK_LINES = 6
 
 @dataclass(frozen=True)
 class ReplyParts:
-    """A reply's lines, quote marks removed: new text above and below the quote, and all."""
+    """A reply's lines, quote marks removed: new text above and below the quote, and the quote on."""
 
     top: list[str]
     bottom: list[str]
-    everything: list[str]
+    # From the attribution, header block or first quoted line to the end.
+    from_quote: list[str]
 
 
 def split_reply(text: str) -> ReplyParts:
-    """Split decoded reply text into the new text on top, below the quote, and all of it."""
+    """Split decoded reply text into the new text on top, the new text below the quote, and the quote on."""
     raw_lines = text.split("\n")
     quoted = [line.lstrip(" \t").startswith(">") for line in raw_lines]
     lines = [_QUOTE_PREFIX.sub("", line) if is_quoted else line
@@ -55,7 +56,7 @@ def split_reply(text: str) -> ReplyParts:
     bottom: list[str] = []
     if last_quoted is not None and last_quoted >= cut:
         bottom = cut_signature(lines[last_quoted + 1:])
-    return ReplyParts(top=top, bottom=bottom, everything=lines)
+    return ReplyParts(top=top, bottom=bottom, from_quote=lines[cut:])
 
 
 def _first_quote_start(lines: list[str], quoted: list[bool]) -> int:

@@ -71,3 +71,17 @@ def test_text_below_quote_is_bottom():
     assert parts.top == []
     assert parts.bottom == ["", "1 no", "4 si"]
 
+
+
+def test_stray_unreadable_line_does_not_hide_quoted_answers():
+    from mailtriage.parser import parse_message
+
+    raw = ("From: a@example.com\r\nSubject: Re: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "1 pregunta: ¿hasta cuándo dura?\r\n\r\nEl vie, 4 dic 2026 a las 9:12, A <a@b> escribió:\r\n"
+           "> 1. ¿Ha tenido fiebre o calentura desde su último cuestionario? (SI/NO): no\r\n"
+           "> 4. ¿Tiene tos? (SI/NO): si\r\n").encode("utf-8")
+
+    reading = parse_message(raw, 100_000)
+
+    assert reading.answers == {"fever": False, "cough": True}
+    assert reading.unreadable == {}
