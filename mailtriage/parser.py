@@ -189,16 +189,17 @@ def _read_answers(reading: MessageReading, text: str, questions: tuple[Question,
 
 
 def _choose_block(parts: ReplyParts, questions: tuple[Question, ...]) -> dict[str, Value]:
-    """Return the values of the first block with a readable answer, else of the first with any.
+    """Return the values of the first block that holds answers, else of the first with any item.
 
-    A stray unreadable item in the new text ("1 pregunta: ...") must not hide
-    answers typed in the quote, but unreadable answers alone still count when
-    no block has better.
+    One unreadable item alone, such as a question typed above the quote ("1
+    pregunta: ..."), does not make a block hold answers, so it cannot hide the
+    answers typed in the quote. It is still read when no block has better.
     """
     read_blocks = []
     for block in (parts.top, parts.bottom, parts.from_quote):
         values = _read_block(block, questions) if block else {}
-        if any(value.unreadable is None for value in values.values()):
+        readable = any(value.unreadable is None for value in values.values())
+        if readable or len(values) > 1:
             return values
         read_blocks.append(values)
     return next((values for values in read_blocks if values), {})
