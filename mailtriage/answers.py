@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mailtriage.questions import TEXT, Question
-from mailtriage.retyped import alias_pattern, named_item, skip_own_name
+from mailtriage.retyped import alias_pattern, named_item, question_texts, skip_own_name, skip_retyped_question
 from mailtriage.textnorm import Skeleton, fold, skeleton_letters
 
 # A number opens an item when a separator ("1.", "1.-", "1)", "2-36.5") or a space
@@ -120,6 +120,7 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
         if offset not in taken and not inside_prompt:
             found = _numbered_starts(text, offset, line_end, questions) \
                 or _named_start(offset, line, aliases) \
+                or _retyped_question_start(offset, line, questions) \
                 or _compact_list_in_sentence(text, offset, line_end, questions)
             starts += found
         offset = line_end + 1
@@ -142,7 +143,10 @@ def _numbered_starts(text, offset, line_end, questions):
         return []
     number = int(match.group(1))
     key = questions[number - 1].key
-    first = ItemStart(offset, key, match.end() + skip_own_name(text[match.end():line_end], key))
+    rest = text[match.end():line_end]
+    skipped = max(skip_own_name(rest, key),
+                  skip_retyped_question(rest, question_texts(questions)[key], whole=False))
+    first = ItemStart(offset, key, match.end() + skipped)
     return [first] + _compact_followers(text, match.end(), line_end, number, questions)
 
 
@@ -179,6 +183,15 @@ def _named_start(offset: int, line: str, aliases) -> list[ItemStart]:
         return []
     key, answer_offset = found
     return [ItemStart(offset, key, offset + answer_offset)]
+
+
+def _retyped_question_start(offset: int, line: str, questions) -> list[ItemStart]:
+    """Find a question's whole wording retyped without its number ("¿Tiene tos? si")."""
+    for key, wordings in question_texts(questions).items():
+        skipped = skip_retyped_question(line, wordings, whole=True)
+        if skipped:
+            return [ItemStart(offset, key, offset + skipped)]
+    return []
 
 
 def _answer_text(segment: str, may_skip_blank: bool) -> str:

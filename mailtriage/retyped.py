@@ -9,12 +9,18 @@ from functools import lru_cache
 
 from mailtriage.answervalues import NO_WORDS, TREND_WORDS, YES_WORDS
 from mailtriage.questions import DYSPNEA, SPO2, TEMPERATURE, TREND, YES_NO, Question
-from mailtriage.textnorm import fold, fold_aligned
+from mailtriage.textnorm import Skeleton, fold, fold_aligned, skeleton_letters
 
 _CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
 _NAME_SEPARATOR = re.compile(r"[ \t]*[:=\-.]+[ \t]*")
 # A retyped name ends at a colon only this close to it ("desmayo o tos con sangre: no").
 _MAX_NAME_TAIL = 40
+# The answer hint in capitals that ends a prompt: "(SI/NO):", "(MEJOR/IGUAL/PEOR):".
+_ANSWER_HINT = re.compile(r"\([^a-z()]*\)\s*:?\s*$")
+_AFTER_QUESTION = re.compile(r"[\s?¿):.=\-]*")
+# Letters of its question a numbered line must repeat before they are skipped as
+# retyped question text ("2. Temperatura más alta: 38"): fewer could be the answer.
+_MIN_RETYPED_LETTERS = 4
 
 # Retyped or shortened question names, folded; the longest name that starts a line wins.
 ALIASES = {
@@ -110,3 +116,44 @@ def skip_own_name(line: str, key: str) -> int:
             separator = _NAME_SEPARATOR.match(line, len(name))
             return separator.end() if separator else len(name)
     return 0
+
+
+@lru_cache(maxsize=8)
+def question_texts(questions: tuple[Question, ...]) -> dict[str, tuple[str, ...]]:
+    """Return the letters of each question's wording without its answer hint ("(SI/NO):")."""
+    texts = {}
+    for question in questions:
+        wordings = []
+        for prompt in (question.prompt_es, question.prompt_en):
+            wordings.append(skeleton_letters(_ANSWER_HINT.sub("", prompt)))
+        texts[question.key] = tuple(wording for wording in wordings if wording)
+    return texts
+
+
+def skip_retyped_question(line: str, wordings: tuple[str, ...], whole: bool) -> int:
+    """Return where the answer begins after the question's own words retyped at the start of ``line``.
+
+    With ``whole`` the line must repeat the entire wording; otherwise a start
+    of at least _MIN_RETYPED_LETTERS letters ending on a word boundary is
+    enough. Returns 0 when the line does not start with the question's words.
+    """
+    letters = Skeleton(line)
+    for wording in wordings:
+        common = _common_prefix(letters.letters, wording)
+        if whole and common < len(wording):
+            continue
+        while common >= _MIN_RETYPED_LETTERS:
+            end = letters.offset(common - 1) + 1
+            if end >= len(line) or not line[end].isalnum():
+                return _AFTER_QUESTION.match(line, end).end()
+            common -= 1
+    return 0
+
+
+def _common_prefix(first: str, second: str) -> int:
+    length = 0
+    for left, right in zip(first, second):
+        if left != right:
+            break
+        length += 1
+    return length

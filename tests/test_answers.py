@@ -214,3 +214,11 @@ def test_bare_number_stops_at_blank_line():
                                        ("temperature_c", "no tuve fiebre"), ("spo2", "nada")])
 def test_more_not_measured_words(key, text):
     assert not read(key, text).answered
+
+
+def test_retyped_question_wording_is_skipped():
+    found = locate("4. ¿Tiene tos? SI", "2. Temperatura más alta: 38", "¿Tiene dolor de cabeza? no",
+                   "18. comento que todo bien", "3. Si")
+
+    assert found == [("cough", "SI"), ("temperature_c", "38"), ("headache", "no"),
+                     ("comments", "comento que todo bien"), ("fever_unresponsive", "Si")]
