@@ -35,6 +35,8 @@ _SIGN_OFF = re.compile(r"^(?:muchas gracias|gracias|saludos(?: cordiales)?|un sa
 # under it. Text further down, or after an empty line under a bare number, is
 # something else, such as a signature.
 _MAX_BLANKS_BEFORE_ANSWER = 1
+# Letters that group question wordings for the look-up of a retyped question.
+_WORDING_KEY_LETTERS = 4
 # Items a compact list inside a sentence must name before it is read as answers.
 _MIN_ITEMS_IN_SENTENCE = 3
 
@@ -109,6 +111,8 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
     """Find items opened by a number or a retyped name at the start of a line."""
     taken = {start.position for start in prompt_starts}
     aliases = alias_pattern(questions)
+    wordings = question_texts(questions)
+    wordings_by_start = _wordings_by_start(questions)
     spans = _merge_spans(prompt_spans)
     span_begins = [begin for begin, _ in spans]
     starts = []
@@ -118,9 +122,9 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
         nearest = bisect_right(span_begins, offset) - 1
         inside_prompt = nearest >= 0 and offset < spans[nearest][1]
         if offset not in taken and not inside_prompt:
-            found = _numbered_starts(text, offset, line_end, questions) \
+            found = _numbered_starts(text, offset, line_end, questions, wordings) \
                 or _named_start(offset, line, aliases) \
-                or _retyped_question_start(offset, line, questions) \
+                or _retyped_question_start(offset, line, wordings_by_start) \
                 or _compact_list_in_sentence(text, offset, line_end, questions)
             starts += found
         offset = line_end + 1
@@ -137,7 +141,7 @@ def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _numbered_starts(text, offset, line_end, questions):
+def _numbered_starts(text, offset, line_end, questions, wordings):
     match = _NUMBERED.match(text, offset, line_end)
     if match is None or not 1 <= int(match.group(1)) <= len(questions):
         return []
@@ -145,7 +149,7 @@ def _numbered_starts(text, offset, line_end, questions):
     key = questions[number - 1].key
     rest = text[match.end():line_end]
     skipped = max(skip_own_name(rest, key),
-                  skip_retyped_question(rest, question_texts(questions)[key], whole=False))
+                  skip_retyped_question(rest, wordings[key], whole=False))
     first = ItemStart(offset, key, match.end() + skipped)
     return [first] + _compact_followers(text, match.end(), line_end, number, questions)
 
@@ -185,13 +189,24 @@ def _named_start(offset: int, line: str, aliases) -> list[ItemStart]:
     return [ItemStart(offset, key, offset + answer_offset)]
 
 
-def _retyped_question_start(offset: int, line: str, questions) -> list[ItemStart]:
+def _retyped_question_start(offset: int, line: str, wordings_by_start) -> list[ItemStart]:
     """Find a question's whole wording retyped without its number ("¿Tiene tos? si")."""
-    for key, wordings in question_texts(questions).items():
+    letters = skeleton_letters(line)
+    for key, wordings in wordings_by_start.get(letters[:_WORDING_KEY_LETTERS], ()):
         skipped = skip_retyped_question(line, wordings, whole=True)
         if skipped:
             return [ItemStart(offset, key, offset + skipped)]
     return []
+
+
+@lru_cache(maxsize=8)
+def _wordings_by_start(questions: tuple[Question, ...]) -> dict[str, list]:
+    """Group the questions' wordings by their first letters, so most lines need one look-up."""
+    groups: dict[str, list] = {}
+    for key, wordings in question_texts(questions).items():
+        for start in {wording[:_WORDING_KEY_LETTERS] for wording in wordings}:
+            groups.setdefault(start, []).append((key, wordings))
+    return groups
 
 
 def _answer_text(segment: str, may_skip_blank: bool) -> str:

@@ -52,24 +52,26 @@ def _text_parts(message: email.message.Message):
         part = pending.pop(0)
         if part.get_content_disposition() == "attachment":
             continue
+        content_type = part.get_content_type()
         if part.is_multipart():
-            if part.get_content_type() == "multipart/alternative":
+            if content_type == "multipart/alternative":
                 pending[:0] = _preferred_alternative(part)
             else:
                 pending[:0] = part.get_payload()
-        elif part.get_content_type() == "text/plain":
+        elif content_type == "text/plain":
             plain.append(part)
-        elif part.get_content_type() == "text/html" and html is None:
+        elif content_type == "text/html" and html is None:
             html = part
     return plain, html
 
 
 def _preferred_alternative(part: email.message.Message) -> list:
-    """Return the alternatives to read: the plain one and the first HTML one only."""
-    alternatives = [child for child in part.get_payload() if isinstance(child, email.message.Message)]
-    chosen = [child for child in alternatives if child.get_content_type() == "text/plain"][:1]
-    chosen += [child for child in alternatives if child.get_content_type() != "text/plain"][:1]
-    return chosen
+    """Return the alternatives to read: the plain one and the first other one only."""
+    plain, other = [], []
+    for child in part.get_payload():
+        if isinstance(child, email.message.Message):
+            (plain if child.get_content_type() == "text/plain" else other).append(child)
+    return plain[:1] + other[:1]
 
 
 def decode_part(part: email.message.Message) -> str:
