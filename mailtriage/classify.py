@@ -36,14 +36,15 @@ def autoreply_reason(fields: dict[str, list[str]], subject: str) -> str:
     auto_submitted = _first(fields, "auto-submitted").lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return f"Auto-Submitted: {auto_submitted}"
-    for header in ("x-autoreply", "x-autorespond"):
+    for header in ("x-autoreply", "x-autorespond", "list-id"):
         if header in fields:
             return f"{header}: {_first(fields, header)}"
     precedence = _first(fields, "precedence").lower()
     if precedence in _LIST_PRECEDENCE:
         return f"Precedence: {precedence}"
-    if _VACATION_SUBJECT.search(fold(subject)):
-        return "Subject"
+    vacation = _VACATION_SUBJECT.search(fold(subject))
+    if vacation:
+        return f"Subject: {vacation.group(0)}"
     return ""
 
 

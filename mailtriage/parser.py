@@ -18,6 +18,7 @@ from mailtriage.answervalues import Value, read_value
 from mailtriage.classify import autoreply_reason, bounce_reason
 from mailtriage.contracts import ANSWER, AUTOREPLY, BOUNCE, CONFLICTING, OVERSIZE, MessageReading, \
     Unreadable
+from mailtriage.i18n import tr
 from mailtriage.mimetext import body_text
 from mailtriage.questions import DEFAULT_QUESTIONS, Question
 from mailtriage.quoting import ReplyParts, split_reply
@@ -42,22 +43,25 @@ def parse_message(raw: bytes, max_bytes: int,
     """Read one raw message; oversize messages get their headers read, never their body."""
     try:
         if len(raw) > max_bytes:
-            return _read_oversize(raw)
+            return _read_oversize(raw, max_bytes)
         if refusal := limits.check_structure(raw, max_bytes):
             return limits.refused_reading(raw, refusal)
         return _read_message(raw, questions)
     except Exception as exc:  # noqa: BLE001 - any input must give a reading, never an exception
         return MessageReading(kind=ANSWER, unanswered=[question.key for question in questions],
-                              size=len(raw), reason=f"unreadable message: {type(exc).__name__}")
+                              size=len(raw), reason=tr(
+                                  "no se pudo leer el mensaje ({error})",
+                                  "the message could not be read ({error})", error=type(exc).__name__))
 
 
-def _read_oversize(raw: bytes) -> MessageReading:
+def _read_oversize(raw: bytes, max_bytes: int) -> MessageReading:
     header_end = _HEADER_END.search(raw)
     headers = raw[:header_end.end()] if header_end else raw[:MAX_OVERSIZE_HEADER_BYTES]
     fields = header_fields(email.message_from_bytes(headers))
     reading = _read_envelope(fields, len(raw))
     reading.kind = OVERSIZE
-    reading.reason = f"size {len(raw)} bytes"
+    reading.reason = tr("mensaje demasiado grande: {size} bytes (límite {limit})",
+                        "message too large: {size} bytes (limit {limit})", size=len(raw), limit=max_bytes)
     reading.folio = find_folio(reading.subject, reading.plus_folio, "")
     return reading
 
