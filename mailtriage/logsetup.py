@@ -20,6 +20,9 @@ TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 TIMED_TEXT_FORMAT = "%(asctime)s " + TEXT_FORMAT
 REDACTED_ADDRESS = "[email redacted]"
 
+# Libraries whose DEBUG records contain message contents or query parameters.
+CONTENT_LOGGERS = ("peewee", "imapclient", "aiosmtplib")
+
 # A pragmatic address pattern: it matches what appears in mail server
 # replies and exception texts, not every form RFC 5322 allows.
 EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -146,3 +149,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # At DEBUG these log SQL parameters and IMAP message bodies, which hold health data.
+    for name in CONTENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
