@@ -27,8 +27,8 @@ _SECOND_NO = frozenset({"no", "negativo", "ninguno", "ninguna", "nada"})
 # First words that deny a number item without giving a value ("no tuve fiebre", "sin aparato").
 _NEGATIONS = NO_WORDS | {"sin", "ni", "not", "never", "nunca"}
 _UNSURE = re.compile(r"^(?:no se|no lo se|no estoy segur[oa]|tal vez|quizas?|a veces)\b")
-_YES_MARKS = re.compile(r"^\[\s*[x✓✔☑]\s*\]|^[✓✔☑✅]")
-_NO_MARKS = re.compile(r"^\[\s*\]|^[☐✗✘❌]")
+_YES_MARKS = re.compile(r"^\[\s*[xX✓✔☑]\s*\]|^[✓✔☑✅]")
+_NO_MARKS = re.compile(r"^\[\s*\]|^☐")
 _WORD = re.compile(r"[a-z0-9]+")
 # "R: no", "Resp.: si", "-> si": a label some patients type before the answer.
 _ANSWER_PREFIX = re.compile(r"^(?:(?:r|resp|respuesta)\s*[.:=]\s*|(?:-+>|=+>|→)\s*)", re.IGNORECASE)

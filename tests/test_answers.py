@@ -222,3 +222,8 @@ def test_retyped_question_wording_is_skipped():
 
     assert found == [("cough", "SI"), ("temperature_c", "38"), ("headache", "no"),
                      ("comments", "comento que todo bien"), ("fever_unresponsive", "Si")]
+
+
+@pytest.mark.parametrize("text", ["✗", "❌"])
+def test_cross_marks_are_not_a_no(text):
+    assert read("cough", text).unreadable.why == NOT_YES_NO
