@@ -238,21 +238,26 @@ class World:
 
 
 def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", deliver: bool = True,
-                **overrides) -> World:
+                tls: bool = False, **overrides) -> World:
     """Enrol three patients, send their welcomes, then put one reply of each in ``folder``.
 
     With ``deliver=False`` the replies are only written, and
-    ``deliver_replies`` puts them in the folder later.
+    ``deliver_replies`` puts them in the folder later. With ``tls`` the
+    daemon uses imaps:// and smtp+starttls:// with a password for both.
 
     The daemon polls every second and retries the outbox after one second,
     so tests of `mailtriage run` and of retries wait little. ``overrides``
     go to make_config.
     """
     user = dovecot.new_user()
-    mailbox_url = user.url.rsplit("/", 1)[0] + f"/{folder}"
+    mailbox_url = (user.tls_url if tls else user.url).rsplit("/", 1)[0] + f"/{folder}"
+    smtp = {"smtp_url": smtp_server.url("smtp")}
+    if tls:
+        smtp = {"smtp_url": smtp_server.url("smtp+starttls", username="automonitoreo"),
+                "smtp_password": smtp_server.password}
     schedule = {"poll_seconds": 1, "outbox_retry_seconds": 1, **overrides.pop("schedule", {})}
     config_path = make_config(mailbox_url=mailbox_url, mailbox_password=user.password,
-                              smtp_url=smtp_server.url("smtp"), schedule=schedule, **overrides)
+                              schedule=schedule, **smtp, **overrides)
     if folder != "INBOX":
         with dovecot.client(user) as imap:
             imap.create_folder(folder)
@@ -273,8 +278,8 @@ def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", delive
 
     config = open_test_store(config_path)
     try:
-        for patient, answers in zip(world.patients, (GREEN, YELLOW, RED)):
-            raw = reply(patient, answers)
+        for patient, person, answers in zip(world.patients, PATIENTS, (GREEN, YELLOW, RED)):
+            raw = reply(patient, answers, comment=person.comment)
             world.replies.append(raw)
             world.message_ids.append(message_id_of(raw))
     finally:
