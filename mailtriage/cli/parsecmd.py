@@ -8,7 +8,7 @@ import click
 from mailtriage.cli.common import pass_app
 from mailtriage.contracts import ANSWER, Match
 from mailtriage.i18n import tr
-from mailtriage.questions import DEFAULT_QUESTIONS, describe_questions, question_number
+from mailtriage.questions import ALL_KEYS, DEFAULT_QUESTIONS, describe_questions, question_number
 
 
 @click.command(help=tr(
@@ -67,7 +67,7 @@ def read_file(path: Path, max_bytes: int, directory) -> dict:
         "matched_by": match.matched_by,
         "answers": reading.answers if is_answer else {},
         "unanswered": reading.unanswered if is_answer else [],
-        "unreadable": sorted(reading.unreadable) if is_answer else [],
+        "unreadable": [key for key in ALL_KEYS if key in reading.unreadable] if is_answer else [],
     }
     if is_answer and reading.unreadable:
         result["unreadable_detail"] = {key: {"raw": item.raw, "why": item.why}
