@@ -227,3 +227,12 @@ def test_retyped_question_wording_is_skipped():
 @pytest.mark.parametrize("text", ["✗", "❌"])
 def test_cross_marks_are_not_a_no(text):
     assert read("cough", text).unreadable.why == NOT_YES_NO
+
+
+def test_numbers_follow_configured_order():
+    without_item_three = tuple(question for question in DEFAULT_QUESTIONS
+                               if question.key != "fever_unresponsive")
+
+    found = find_answer_texts(["1 no", "3 si", "", "paracetamol: si"], without_item_three)
+
+    assert found == [("fever", "no"), ("cough", "si")]
