@@ -19,7 +19,7 @@ from mailtriage.classify import autoreply_reason, bounce_reason
 from mailtriage.contracts import ANSWER, AUTOREPLY, BOUNCE, CONFLICTING, OVERSIZE, MessageReading, \
     Unreadable
 from mailtriage.i18n import tr
-from mailtriage.mimetext import body_text
+from mailtriage.mimetext import body_text, decode_bytes
 from mailtriage.questions import DEFAULT_QUESTIONS, Question
 from mailtriage.quoting import ReplyParts, split_reply
 
@@ -48,13 +48,24 @@ def parse_message(raw: bytes, max_bytes: int,
             return limits.refused_reading(raw, refusal)
         return _read_message(raw, questions)
     except Exception as exc:  # noqa: BLE001 - any input must give a reading, never an exception
-        return MessageReading(kind=ANSWER, unanswered=[question.key for question in questions],
-                              size=len(raw), reason=tr(
-                                  "no se pudo leer el mensaje ({error})",
-                                  "the message could not be read ({error})", error=type(exc).__name__))
+        return _unreadable_message(raw, questions, exc)
+
+
+def _unreadable_message(raw: bytes, questions: tuple[Question, ...], error: Exception) -> MessageReading:
+    """Return an answer with every question unanswered, keeping the envelope when it can be read."""
+    try:
+        reading = _read_oversize(raw, len(raw))
+    except Exception:  # noqa: BLE001 - the headers are as broken as the body
+        reading = MessageReading(kind=ANSWER, size=len(raw))
+    reading.kind = ANSWER
+    reading.unanswered = [question.key for question in questions]
+    reading.reason = tr("no se pudo leer el mensaje ({error})", "the message could not be read ({error})",
+                        error=type(error).__name__)
+    return reading
 
 
 def _read_oversize(raw: bytes, max_bytes: int) -> MessageReading:
+    """Read only the envelope: sender, ids, subject and the folio in the subject or address."""
     header_end = _HEADER_END.search(raw)
     headers = raw[:header_end.end()] if header_end else raw[:MAX_OVERSIZE_HEADER_BYTES]
     fields = header_fields(email.message_from_bytes(headers))
@@ -88,10 +99,17 @@ def _read_message(raw: bytes, questions: tuple[Question, ...]) -> MessageReading
 
 
 def header_fields(message: email.message.Message) -> dict[str, list[str]]:
-    """Return every header's raw values by lower-case name, read in one pass."""
+    """Return every header's values by lower-case name, read in one pass.
+
+    Raw 8-bit bytes that a client put in a header, against RFC 5322, are
+    decoded as the body would be: UTF-8 when valid, else Windows-1252.
+    """
     fields: dict[str, list[str]] = {}
-    for name, value in message.items():
-        fields.setdefault(name.lower(), []).append(str(value))
+    for name, value in message.raw_items():
+        value = str(value)
+        if not value.isascii():
+            value = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+        fields.setdefault(name.lower(), []).append(value)
     return fields
 
 

@@ -162,3 +162,31 @@ def test_answers_survive_encodings_long(items, charset, transfer_encoding):
     st.just(items), st.permutations(range(len(items))))))
 def test_line_order_does_not_matter_long(items_and_order):
     check_shuffled_lines(*items_and_order)
+
+
+def test_parser_failure_keeps_envelope(monkeypatch):
+    import mailtriage.parser as parser
+
+    def fail(raw, questions):
+        raise RuntimeError("simulated parser bug")
+
+    monkeypatch.setattr(parser, "_read_message", fail)
+    raw = b"From: Ana <ana@example.com>\r\nSubject: Re: [Folio K7QM-2XPD]\r\n\r\n1 no\r\n"
+
+    reading = parse_message(raw, MAX_BYTES)
+
+    assert reading.kind == "answer"
+    assert reading.sender == "ana@example.com"
+    assert reading.folio == "K7QM2XPD"
+    assert len(reading.unanswered) == len(DEFAULT_QUESTIONS)
+    assert "RuntimeError" in reading.reason
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "windows-1252"])
+def test_raw_8bit_subject_is_decoded(charset):
+    raw = ("From: José <ana@example.com>\r\nSubject: Re: Cuestionario ñandú [Folio K7QM-2XPD]\r\n\r\n"
+           "1 no\r\n").encode(charset)
+
+    reading = parse_message(raw, MAX_BYTES)
+
+    assert reading.subject == "Re: Cuestionario ñandú [Folio K7QM-2XPD]"
