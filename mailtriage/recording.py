@@ -91,10 +91,6 @@ def mark_quarantined(row: InboundMessage, reason: str) -> None:
     row.save()
 
 
-def mark_handled_on_server(row: InboundMessage) -> None:
-    InboundMessage.update(handled_on_server=True).where(InboundMessage.id == row.id).execute()
-
-
 def first_report_of_day(patient_id: int, local_date) -> Report | None:
     """Return the patient's first report of that local day, to which a re-reply is linked."""
     return (Report.select()
