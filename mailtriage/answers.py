@@ -62,6 +62,8 @@ def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list
     for index, start in enumerate(starts):
         end = starts[index + 1].position if index + 1 < len(starts) else len(text)
         answer = _answer_text(text[start.answer_start:end], start.has_prompt)
+        # A table row "1 | Fiebre | No" puts the item's name on the line under its number.
+        answer = answer[skip_own_name(answer, start.key):].strip()
         if answer:
             found.append((start.key, answer))
     return found

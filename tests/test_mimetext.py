@@ -85,3 +85,19 @@ def test_stray_unreadable_line_does_not_hide_quoted_answers():
 
     assert reading.answers == {"fever": False, "cough": True}
     assert reading.unreadable == {}
+
+
+def test_three_column_html_table_is_read():
+    from mailtriage.parser import parse_message
+
+    rows = [("1", "Fiebre", "No"), ("3", "Fiebre con paracetamol", "&nbsp;"), ("4", "Tos", "Sí"),
+            ("10", "Respiración", "B"), ("18", "Comentarios", "&nbsp;")]
+    table = "".join(f"<tr><td>{number}</td><td>{name}</td><td>{answer}</td></tr>"
+                    for number, name, answer in rows)
+    raw = ("From: a@example.com\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+           f"<table>{table}</table><p>Saludos</p><p>Ana</p>").encode("utf-8")
+
+    reading = parse_message(raw, 100_000)
+
+    assert reading.answers == {"fever": False, "cough": True, "dyspnea_level": 1}
+    assert reading.unreadable == {}
