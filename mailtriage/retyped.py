@@ -18,8 +18,9 @@ _MAX_NAME_TAIL = 40
 # The answer hint in capitals that ends a prompt: "(SI/NO):", "(MEJOR/IGUAL/PEOR):".
 _ANSWER_HINT = re.compile(r"\([^a-z()]*\)\s*:?\s*$")
 _AFTER_QUESTION = re.compile(r"[\s?¿):.=\-]*")
-# Letters of its question a numbered line must repeat before they are skipped as
-# retyped question text ("2. Temperatura más alta: 38"): fewer could be the answer.
+# Minimum letters of its own question that a numbered line must repeat before they
+# are skipped as retyped wording ("2. Temperatura más alta: 38"). Fewer letters may be
+# the answer itself: item 3 begins "Si tuvo fiebre" and "3. Si" answers it.
 _MIN_RETYPED_LETTERS = 4
 
 # Retyped or shortened question names, folded; the longest name that starts a line wins.
