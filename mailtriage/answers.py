@@ -11,10 +11,11 @@ that start, or the next non-empty line when nothing follows on the same line.
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
 
 from mailtriage.questions import TEXT, Question
-from mailtriage.retyped import alias_pattern, named_item, question_texts, skip_own_name, skip_retyped_question
+from mailtriage.retyped import (
+    alias_pattern, named_item, per_question_set, question_texts, skip_own_name, skip_retyped_question,
+)
 from mailtriage.textnorm import Skeleton, fold, skeleton_letters
 
 # A number opens an item when a separator ("1.", "1.-", "1)", "2-36.5") or a space
@@ -69,7 +70,7 @@ def find_answer_texts(lines: list[str], questions: tuple[Question, ...]) -> list
     return found
 
 
-@lru_cache(maxsize=8)
+@per_question_set
 def _prompt_skeletons(questions: tuple[Question, ...]) -> tuple[tuple[str, str, re.Pattern], ...]:
     """Return (key, letters and digits of the prompt, pattern of the punctuation ending it)."""
     skeletons = []
@@ -201,7 +202,7 @@ def _retyped_question_start(offset: int, line: str, wordings_by_start) -> list[I
     return []
 
 
-@lru_cache(maxsize=8)
+@per_question_set
 def _wordings_by_start(questions: tuple[Question, ...]) -> dict[str, list]:
     """Group the questions' wordings by their first letters, so most lines need one look-up."""
     groups: dict[str, list] = {}

@@ -5,7 +5,7 @@ A name opens an item when it starts a line. The longest name wins, so
 """
 
 import re
-from functools import lru_cache
+from functools import wraps
 
 from mailtriage.answervalues import NO_WORDS, TREND_WORDS, YES_WORDS
 from mailtriage.questions import DYSPNEA, SPO2, TEMPERATURE, TREND, YES_NO, Question
@@ -13,6 +13,8 @@ from mailtriage.textnorm import Skeleton, fold, fold_aligned, skeleton_letters
 
 _CHECKBOX = re.compile(r"[ \t]*(\[[ \t]*[xX✓✔☑]?[ \t]*\])[ \t]*")
 _NAME_SEPARATOR = re.compile(r"[ \t]*[:=\-.]+[ \t]*")
+# Question sets cached at once; a deployment uses one, tests a few.
+_MAX_CACHED_QUESTION_SETS = 8
 # A retyped name ends at a colon only this close to it ("desmayo o tos con sangre: no").
 _MAX_NAME_TAIL = 40
 # The answer hint in capitals that ends a prompt: "(SI/NO):", "(MEJOR/IGUAL/PEOR):".
@@ -53,8 +55,34 @@ ALIASES = {
     "comments": ("comentarios", "comentario", "comments", "comment"),
 }
 
+# Each item's own names, longest first, for "1. Fiebre: no".
+_OWN_NAMES = {key: re.compile("(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?![a-z0-9])")
+              for key, names in ALIASES.items()}
 
-@lru_cache(maxsize=8)
+
+def per_question_set(build):
+    """Cache ``build(questions)`` by the identity of the question tuple.
+
+    Hashing a tuple of frozen Question dataclasses on every call cost more
+    than the look-ups it guarded. The entry keeps the tuple alive, so its id
+    cannot be reused while cached.
+    """
+    results: dict[int, tuple] = {}
+
+    @wraps(build)
+    def cached(questions):
+        entry = results.get(id(questions))
+        if entry is None or entry[0] is not questions:
+            if len(results) >= _MAX_CACHED_QUESTION_SETS:
+                results.clear()
+            entry = (questions, build(questions))
+            results[id(questions)] = entry
+        return entry[1]
+
+    return cached
+
+
+@per_question_set
 def alias_pattern(questions: tuple[Question, ...]) -> tuple[re.Pattern, dict[str, str], dict[str, str]]:
     """Compile the names of the configured questions, longest first so the longest one wins.
 
@@ -111,15 +139,15 @@ def _looks_like_answer(kind: str, text: str) -> bool:
 
 def skip_own_name(line: str, key: str) -> int:
     """Return where the answer begins after a short name of the numbered item ("1. Fiebre: no")."""
-    folded = fold_aligned(line)
-    for name in sorted(ALIASES.get(key, ()), key=len, reverse=True):
-        if folded.startswith(name) and (len(folded) == len(name) or not folded[len(name)].isalnum()):
-            separator = _NAME_SEPARATOR.match(line, len(name))
-            return separator.end() if separator else len(name)
-    return 0
+    pattern = _OWN_NAMES.get(key)
+    found = pattern.match(fold_aligned(line)) if pattern else None
+    if found is None:
+        return 0
+    separator = _NAME_SEPARATOR.match(line, found.end())
+    return separator.end() if separator else found.end()
 
 
-@lru_cache(maxsize=8)
+@per_question_set
 def question_texts(questions: tuple[Question, ...]) -> dict[str, tuple[str, ...]]:
     """Return the letters of each question's wording without its answer hint ("(SI/NO):")."""
     texts = {}
@@ -138,6 +166,10 @@ def skip_retyped_question(line: str, wordings: tuple[str, ...], whole: bool) -> 
     of at least _MIN_RETYPED_LETTERS letters ending on a word boundary is
     enough. Returns 0 when the line does not start with the question's words.
     """
+    starts = skeleton_letters(line[:_MIN_RETYPED_LETTERS * 4])[:_MIN_RETYPED_LETTERS]
+    if not any(wording.startswith(starts) for wording in wordings) or len(starts) < _MIN_RETYPED_LETTERS:
+        return 0  # most lines share no start with the wording: skip building the skeleton
+
     letters = Skeleton(line)
     for wording in wordings:
         common = _common_prefix(letters.letters, wording)
