@@ -3,9 +3,10 @@
 An item starts where the patient's text names it: the questionnaire's prompt
 (found even when a client wrapped it over several lines), a number at the start
 of a line (``3. si``, ``3.- si``, ``3) si``, ``3-S``), further numbers on the
-same line in compact form (``1 si 2 no``, ``1.no, 4.yes``), or a retyped short
-name (``tos: si``, ``fiebre no``, ``[x] tos``). Its answer is the text after
-that start, or the next non-empty line when nothing follows on the same line.
+same line in compact form (``1 si 2 no``, ``1.no, 4.yes``), a retyped short
+name (``tos: si``, ``fiebre no``, ``[x] tos``) or the question's wording retyped
+without its hint (``¿Tiene tos? si``). Its answer is the text after that start,
+or the next non-empty line when nothing follows on the same line.
 """
 
 import re
