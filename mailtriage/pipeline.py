@@ -9,6 +9,7 @@ rolled back and counted. After MAX_ATTEMPTS failures it is moved to the
 quarantine folder, and the pass goes on with the next message.
 """
 
+import dataclasses
 import logging
 import re
 import threading
@@ -124,7 +125,9 @@ class Filing:
         """Queue ``message`` for the folder of its row's outcome; move the batch when it is full."""
         folder = (self.config.quarantine_folder if row.outcome == recording.QUARANTINED
                   else self.config.processed_folder)
-        self.waiting.setdefault(folder, []).append((message, row))
+        # Only the UID and the row id are kept: a batch of replies with
+        # photos attached would otherwise stay in memory until it is moved.
+        self.waiting.setdefault(folder, []).append((dataclasses.replace(message, raw=b""), row.id))
         self.count += 1
         if self.count >= FILE_BATCH_MESSAGES:
             self.flush()
@@ -135,8 +138,8 @@ class Filing:
             return
         faults.fault_point(faults.BEFORE_MARK)
         for folder, items in self.waiting.items():
-            self.inbox.move_many([message for message, _row in items], folder)
-            ids = [row.id for _message, row in items]
+            self.inbox.move_many([message for message, _row_id in items], folder)
+            ids = [row_id for _message, row_id in items]
             InboundMessage.update(handled_on_server=True).where(InboundMessage.id.in_(ids)).execute()
         self.waiting.clear()
         self.count = 0
