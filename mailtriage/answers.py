@@ -113,7 +113,7 @@ def _skip_tail(text: str, end: int, tail: re.Pattern) -> int:
 
 def _line_starts(text, prompt_starts, prompt_spans, questions):
     """Find items opened by a number or a retyped name at the start of a line."""
-    taken = {start.position for start in prompt_starts}
+    prompt_positions = {start.position for start in prompt_starts}
     aliases = alias_pattern(questions)
     wordings = question_texts(questions)
     wordings_by_start = _wordings_by_start(questions)
@@ -125,7 +125,7 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
         line_end = offset + len(line)
         nearest = bisect_right(span_begins, offset) - 1
         inside_prompt = nearest >= 0 and offset < spans[nearest][1]
-        if offset not in taken and not inside_prompt:
+        if offset not in prompt_positions and not inside_prompt:
             found = _numbered_starts(text, offset, line_end, questions, wordings) \
                 or _named_start(offset, line, aliases) \
                 or _retyped_question_start(offset, line, wordings_by_start) \
