@@ -20,9 +20,9 @@ from mailtriage.retyped import (
 from mailtriage.textnorm import Skeleton, fold, skeleton_letters
 
 # A number opens an item when a separator ("1.", "1.-", "1)", "2-36.5") or a space
-# follows it, but not in "38.5", "9:12" or "4 de diciembre".
+# follows it, but not in "38.5", "9:12" or "4 de diciembre". "Pregunta 1:" and "#1" count.
 _NUMBERED = re.compile(
-    r"[ \t]*(?:[-*•][ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[)\-=])|[ \t]*[.:](?!\d)|(?=[ \t]|$))[ \t]*"
+    r"[ \t]*(?:[-*•][ \t]*)?(?:(?:pregunta|preg\.|question|#)[ \t]*)?(\d{1,2})(?:[ \t]*(?:\.-|\.\)|[)\-=])|[ \t]*[.:](?!\d)|(?=[ \t]|$))[ \t]*"
     r"(?![ \t]*(?:de[ \t]+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic|dec|jan|apr|aug)[a-z]*\b)",
     re.IGNORECASE)
 # A further item on a compact line: "1 si 2 no", "1.no, 4.yes", "1-S 2-N".

@@ -236,3 +236,8 @@ def test_numbers_follow_configured_order():
     found = find_answer_texts(["1 no", "3 si", "", "paracetamol: si"], without_item_three)
 
     assert found == [("fever", "no"), ("cough", "si")]
+
+
+def test_pregunta_before_number():
+    assert locate("Pregunta 1: no", "Pregunta 4: si", "#10 b") == [
+        ("fever", "no"), ("cough", "si"), ("dyspnea_level", "b")]
