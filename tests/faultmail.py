@@ -223,27 +223,52 @@ def replies_received(smtp_server, patients) -> dict:
     return found
 
 
-# --------------------------------------------------------------------------- a world of three patients
+# --------------------------------------------------------------------------- a world of patients
+
+# A patient sends at most this many replies in a world, below the default
+# max_replies_per_sender_per_hour (5), so every reply is answered.
+REPLIES_PER_PATIENT = 3
+
 
 @dataclass
 class World:
-    """A config on the test servers, three enrolled patients and their replies in the inbox."""
+    """A config on the test servers, enrolled patients and their replies."""
 
     config_path: Path
     user: object
     folder: str
     patients: list = field(default_factory=list)
     message_ids: list = field(default_factory=list)
-    replies: list = field(default_factory=list)  # raw bytes, in the order of patients
+    replies: list = field(default_factory=list)  # raw bytes, in message_ids' order
+
+
+@dataclass
+class DeliveryCount:
+    """Counts from one check: messages, and the replies the SMTP server received for them."""
+
+    messages: int
+    replies_received: int
+    distinct_replies: int
+
+
+def invented_person(number: int) -> InventedPatient:
+    """Return PATIENTS[number], or a further invented patient past the end of that list."""
+    if number < len(PATIENTS):
+        return PATIENTS[number]
+    return InventedPatient(f"Prueba{number}", "Fallas Simuladas", f"prueba{number}@example.com",
+                           f"Calle Ficticia {number}, Col. Ensayo", f"612 555 0{number:03d}",
+                           "me siento igual")
 
 
 def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", deliver: bool = True,
-                tls: bool = False, **overrides) -> World:
-    """Enrol three patients, send their welcomes, then put one reply of each in ``folder``.
+                tls: bool = False, messages: int = 3, **overrides) -> World:
+    """Enrol patients, send their welcomes, then put ``messages`` replies in ``folder``.
 
-    With ``deliver=False`` the replies are only written, and
-    ``deliver_replies`` puts them in the folder later. With ``tls`` the
-    daemon uses imaps:// and smtp+starttls:// with a password for both.
+    Up to three messages come from three patients, one each; more come from
+    enough patients to send REPLIES_PER_PATIENT each. With ``deliver=False``
+    the replies are only written, and ``deliver_replies`` puts them in the
+    folder later. With ``tls`` the daemon uses imaps:// and
+    smtp+starttls:// with a password for both.
 
     The daemon polls every second and retries the outbox after one second,
     so tests of `mailtriage run` and of retries wait little. ``overrides``
@@ -263,9 +288,11 @@ def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", delive
             imap.create_folder(folder)
     world = World(config_path=config_path, user=user, folder=folder)
 
+    patients = messages if messages <= 3 else -(-messages // REPLIES_PER_PATIENT)
     config = open_test_store(config_path)
     try:
-        for person in PATIENTS[:3]:
+        for number in range(patients):
+            person = invented_person(number)
             world.patients.append(enrol(config, person, email=unique_address(person)))
     finally:
         close_test_store()
@@ -276,18 +303,24 @@ def build_world(make_config, dovecot, smtp_server, folder: str = "INBOX", delive
     assert first.returncode == 0, first.stderr
     smtp_server.clear()
 
-    config = open_test_store(config_path)
+    write_replies(world, messages)
+    if deliver:
+        deliver_replies(world, dovecot)
+    return world
+
+
+def write_replies(world: World, messages: int) -> None:
+    """Write ``messages`` replies, round-robin over the patients, green, yellow and red in turn."""
+    open_test_store(world.config_path)
     try:
-        for patient, person, answers in zip(world.patients, PATIENTS, (GREEN, YELLOW, RED)):
-            raw = reply(patient, answers, comment=person.comment)
+        for number in range(messages):
+            patient = world.patients[number % len(world.patients)]
+            person = invented_person(number % len(world.patients))
+            raw = reply(patient, (GREEN, YELLOW, RED)[number % 3], comment=person.comment)
             world.replies.append(raw)
             world.message_ids.append(message_id_of(raw))
     finally:
         close_test_store()
-
-    if deliver:
-        deliver_replies(world, dovecot)
-    return world
 
 
 def deliver_replies(world: World, dovecot) -> None:
@@ -300,29 +333,46 @@ def unique_address(person) -> str:
     return f"{local}.{secrets.token_hex(3)}@{domain}"
 
 
-def check_exactly_once(world: World, dovecot, smtp_server) -> None:
-    """Assert: one report per reply, one distinct reply per patient, every message filed."""
-    config = open_test_store(world.config_path)
-    try:
-        for patient in world.patients:
-            assert Report.select().where(Report.patient == patient).count() == 1, patient.id
+def replies_by_message(smtp_server) -> dict[str, list[str]]:
+    """Return the Message-IDs of the replies the SMTP server received, by the message they answer."""
+    found: dict[str, list[str]] = {}
+    for message in smtp_server.messages():
+        answered = message["In-Reply-To"]
+        if answered:
+            found.setdefault(str(answered).strip(), []).append(str(message["Message-ID"]))
+    return found
 
+
+def check_exactly_once(world: World, dovecot, smtp_server) -> DeliveryCount:
+    """Assert that each message was reported once, answered with one Message-ID and filed.
+
+    A reply resent after a crash keeps its Message-ID, so the SMTP server
+    may hold copies, but never two different replies to one message.
+    """
+    open_test_store(world.config_path)
+    try:
         rows = list(InboundMessage.select())
         assert sorted(row.message_id for row in rows) == sorted(world.message_ids)
         for row in rows:
             assert row.outcome == "reported", (row.id, row.outcome, row.last_error)
             assert row.handled_on_server, row.id
+            assert Report.select().where(Report.inbound == row).count() == 1, row.message_id
 
-        replies = OutboxMessage.select().where(OutboxMessage.kind == "reply")
-        assert replies.count() == len(world.patients)
+        replies = list(OutboxMessage.select().where(OutboxMessage.kind == "reply"))
+        assert len(replies) == len(world.message_ids)
         for row in replies:
             assert row.status == "sent", (row.id, row.status, row.last_error)
     finally:
         close_test_store()
 
-    received = replies_received(smtp_server, world.patients)
-    for address, message_ids in received.items():
-        assert len(set(message_ids)) == 1, (address, message_ids)
+    received = replies_by_message(smtp_server)
+    for message_id in world.message_ids:
+        assert len(set(received.get(message_id, []))) == 1, (message_id, received.get(message_id))
 
     assert dovecot.count(world.user, world.folder) == 0
     assert dovecot.count(world.user, PROCESSED) == len(world.message_ids)
+    return DeliveryCount(
+        messages=len(world.message_ids),
+        replies_received=sum(len(received.get(message_id, [])) for message_id in world.message_ids),
+        distinct_replies=len({reply_id for message_id in world.message_ids
+                              for reply_id in received.get(message_id, [])}))

@@ -7,6 +7,7 @@ pipeline.MAX_ATTEMPTS passes the message is in the quarantine folder; after
 """
 
 import mailbox
+import signal
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from mailtriage import clock, faults, pipeline
 from mailtriage.cli import build_cli
 from mailtriage.models import AuditEvent, InboundMessage, Report
-from faultmail import GREEN, PATIENTS, enrol, reply
+from faultmail import GREEN, PATIENTS, enrol, reply, run_daemon_once
 from staffing import close_store, open_store
 
 DISK_FULL = "before_store=enospc"
@@ -158,3 +159,24 @@ def test_retry_needs_id_or_all(maildir_store):
                                               "quarantine", "retry"])
 
     assert result.exit_code != 0
+
+
+@pytest.mark.faults
+@pytest.mark.xfail(strict=True, reason="a message that kills the daemon is retried on every "
+                                       "restart: no attempt is recorded before handling starts")
+def test_message_killing_daemon_quarantined(make_config, tmp_path):
+    """A message that ends the process each time (out of memory, a crash in C code) is set aside."""
+    config = open_store(make_config)
+    config_path = config.path
+    try:
+        deliver(tmp_path / "Maildir", reply(enrol(config, PATIENTS[0]), GREEN))
+    finally:
+        close_store()
+
+    for _ in range(pipeline.MAX_ATTEMPTS):
+        killed = run_daemon_once(config_path, fault="before_store")
+        assert killed.returncode == -signal.SIGKILL
+
+    survived = run_daemon_once(config_path, fault="before_store")
+    assert survived.returncode == 0, survived.stderr[-2000:]
+    assert list((tmp_path / "Maildir" / ".Cuarentena" / "new").iterdir())
