@@ -15,11 +15,8 @@ import cel
 from mailtriage import clock
 from mailtriage.contracts import AMARILLO, PatientProfile, RuleHit
 from mailtriage.dayrecords import worst_color
-from mailtriage.errors import RulesError
-from mailtriage.i18n import tr
 from mailtriage.ruleinputs import NONREPORTING_INPUTS, profile_inputs
-from mailtriage.ruleparse import run_condition
-from mailtriage.rulereasons import reason_text, shown_values
+from mailtriage.rulereasons import fire
 from mailtriage.ruleset import RuleSet
 
 SECONDS_PER_HOUR = 3600
@@ -68,15 +65,11 @@ def evaluate_nonreporting(now: datetime, profile: PatientProfile, reports: list[
 
     result = NonReportingResult()
     for rule in ruleset.nonreporting_rules:
-        try:
-            if not run_condition(rule.program, cel_context):
-                continue
-            reason = reason_text(rule, values, cel_context)
-        except ValueError as exc:
-            raise RulesError(tr("{f}: regla {r}: no se pudo evaluar: {e}", "{f}: rule {r}: evaluation failed: {e}",
-                                f=ruleset.source, r=rule.id, e=exc)) from None
+        hit = fire(rule, values, cel_context, ruleset.source)
+        if hit is None:
+            continue
         result.rules.append(rule.id)
-        result.hits.append(RuleHit(rule.id, rule.color, rule.priority, reason, shown_values(rule, values)))
+        result.hits.append(hit)
         result.actions.extend(action for action in rule.actions if action not in result.actions)
 
     priorities = {hit.priority for hit in result.hits if hit.color == AMARILLO}

@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from mailtriage.contracts import RuleHit
+from mailtriage.errors import RulesError
 from mailtriage.i18n import current_language, tr
 from mailtriage.ruleparse import Rule, run_condition
 from mailtriage.spo2bands import profile_name
@@ -60,6 +62,19 @@ def reason_text(rule: Rule, values: dict, cel_context) -> str:
 
 def shown_values(rule: Rule, values: dict) -> dict:
     return {name: stored_value(values.get(name)) for name in rule.show}
+
+
+def fire(rule: Rule, values: dict, cel_context, source) -> RuleHit | None:
+    """Evaluate one rule: its hit with the reason and shown values, or None when it does not hold."""
+    try:
+        if not run_condition(rule.program, cel_context):
+            return None
+        reason = reason_text(rule, values, cel_context)
+    except ValueError as exc:
+        raise RulesError(tr("{f}: regla {r}: no se pudo evaluar: {e}",
+                            "{f}: rule {r}: evaluation failed: {e}",
+                            f=source, r=rule.id, e=exc)) from None
+    return RuleHit(rule.id, rule.color, rule.priority, reason, shown_values(rule, values))
 
 
 class _Displayed(dict):

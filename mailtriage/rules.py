@@ -17,12 +17,10 @@ from mailtriage.contracts import (
     AMARILLO, ROJO, VERDE, PastReport, PatientProfile, RuleHit, TriageResult, Unreadable,
 )
 from mailtriage.dayrecords import clean_answer
-from mailtriage.errors import RulesError
-from mailtriage.i18n import tr
 from mailtriage.questions import question_number
 from mailtriage.ruleinputs import RED_HIT, TRIAGE_COLOR, build_context, compute_inputs
-from mailtriage.ruleparse import RED, YELLOW, Rule, run_condition
-from mailtriage.rulereasons import reason_text, shown_values
+from mailtriage.ruleparse import RED, YELLOW, Rule
+from mailtriage.rulereasons import fire
 from mailtriage.ruleset import RuleSet
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -70,14 +68,9 @@ def _fired(ruleset: RuleSet, color: str | None, values: dict, variables: dict) -
     for rule in ruleset.rules:
         if rule.color != color or (color is None and not rule.flag):
             continue
-        try:
-            if not run_condition(rule.program, cel_context):
-                continue
-            reason = reason_text(rule, values, cel_context)
-        except ValueError as exc:
-            raise RulesError(tr("{f}: regla {r}: no se pudo evaluar: {e}", "{f}: rule {r}: evaluation failed: {e}",
-                                f=ruleset.source, r=rule.id, e=exc)) from None
-        hit = RuleHit(rule.id, rule.color, rule.priority, reason, shown_values(rule, values))
+        hit = fire(rule, values, cel_context, ruleset.source)
+        if hit is None:
+            continue
         hits.append((hit, rule))
     return hits
 
