@@ -69,9 +69,16 @@ def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) ->
     """Return the configured phrases found in any of the comments, in configuration order."""
     found = []
     comment_words = [normalize_text(comment).split() for comment in comments]
+    # A phrase can only start at its own first word, so each comment's set
+    # of words rules most phrases out without a scan of the comment.
+    vocabularies = [set(words) for words in comment_words]
     for phrase in phrases:
-        if any(_contains(words, phrase) for words in comment_words):
-            found.append(phrase.text)
+        first = phrase.words[0]
+        wildcard = first.endswith("*")
+        for words, vocabulary in zip(comment_words, vocabularies):
+            if (wildcard or first in vocabulary) and _contains(words, phrase):
+                found.append(phrase.text)
+                break
     return found
 
 
