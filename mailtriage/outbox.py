@@ -23,6 +23,9 @@ log = logging.getLogger("mailtriage.outbox")
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
+# The outbox kinds that questionnaires.py gives a questionnaire's own row.
+QUESTIONNAIRE_KINDS = ("welcome", "questionnaire")
+
 # A temporary failure is retried after outbox_retry_seconds, then after
 # twice as long each time up to MAX_RETRY_DELAY, and the row fails at
 # MAX_ATTEMPTS. With the default 60 s, the ten attempts span about six
@@ -84,10 +87,12 @@ class Outcomes:
         with database_proxy.atomic():
             row.status, row.sent_at, row.last_error = SENT, now, None
             row.attempts += 1
-            row.save()
+            # Only the changed columns, so each send does not rewrite both bodies.
+            row.save(only=[OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.last_error,
+                           OutboxMessage.attempts])
             # The questionnaire's own row carries the issuance's Message-ID.
             # Replies and reminders point at the issuance too, but do not count.
-            if row.issuance_id is not None:
+            if row.issuance_id is not None and row.kind in QUESTIONNAIRE_KINDS:
                 (Issuance.update(sent_at=now)
                  .where((Issuance.id == row.issuance_id) & (Issuance.message_id == row.message_id)
                         & Issuance.sent_at.is_null())
