@@ -115,6 +115,10 @@ CRASHES = [
     "before_send", "before_send:2",
     "after_send", "after_send:3",
 ]
+if FAULT_MESSAGES > 3:
+    # A longer run also crashes half-way through the messages.
+    CRASHES += [f"{point}:{FAULT_MESSAGES // 2 + 1}"
+                for point in ("after_fetch", "after_store", "before_send", "after_send")]
 
 
 @pytest.mark.parametrize("fault", CRASHES)
