@@ -18,8 +18,8 @@ from servers import SMTP_PASSWORD
 
 pytestmark = pytest.mark.servers
 
-# Dovecot 2.3 holds IDLE notifications for 500 ms, and the pass takes a few
-# more. The limit only bounds a broken watcher.
+# Dovecot 2.3 delays IDLE notifications by 500 ms, and a pass takes less
+# than a second more. The limit only bounds a broken watcher.
 ANSWER_TIMEOUT_SECONDS = 15
 
 
@@ -52,8 +52,8 @@ def test_watcher_answers_new_reply(config, user, dovecot, smtp_server):
     watcher = MailboxWatcher(config, lock, stop)
     watcher.start()
     try:
-        # The watcher's first wait starts after its connection; a reply
-        # appended before that is found by the search that opens each wait.
+        # A reply appended before the watcher's first IDLE is still found,
+        # because each wait opens with a UID search.
         raw = reply_to(patient, RED_ANSWERS, datetime.now(timezone.utc),
                        message_id="<watch-1@example.com>")
         dovecot.append(user, raw)
