@@ -386,3 +386,45 @@ def test_replies_per_sender_limited(make_config, dovecot, smtp_server):
         assert skipped.count() == 3
     finally:
         close_test_store()
+
+
+def hostile_messages(patient_address: str) -> dict[str, bytes]:
+    """Messages from a patient's address that check_structure rejects, by what is wrong with them."""
+    head = (f"From: {patient_address}\r\nTo: automonitoreo@umf34.example.mx\r\n"
+            f"Subject: Re: Cuestionario\r\nMIME-Version: 1.0\r\n")
+    many_parts = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\n{number}\r\n" for number in range(250))
+    deep = "Content-Type: text/plain\r\n\r\n1 no\r\n"
+    for level in range(15):
+        deep = (f"Content-Type: multipart/mixed; boundary=n{level}\r\n\r\n"
+                f"--n{level}\r\n{deep}\r\n--n{level}--\r\n")
+    return {
+        "partes": (head + f"Message-ID: <partes@example.com>\r\n"
+                   f"Content-Type: multipart/mixed; boundary=b\r\n\r\n{many_parts}--b--\r\n").encode(),
+        "anidado": (head + f"Message-ID: <anidado@example.com>\r\n{deep}").encode(),
+        "encabezado": (head + "Message-ID: <encabezado@example.com>\r\nReferences: "
+                       + " ".join(f"<r{number}@example.com>" for number in range(3000))
+                       + "\r\n\r\n1 no\r\n").encode(),
+    }
+
+
+@pytest.mark.servers
+def test_hostile_messages_recorded_unanswered(quiet_world, dovecot, smtp_server):
+    patient = quiet_world.patients[0]
+    hostile = hostile_messages(patient.email)
+    dovecot.append_many(quiet_world.user, list(hostile.values()))
+
+    run_verbose(quiet_world.config_path)
+
+    assert replies_to(smtp_server, patient.email) == []
+    assert dovecot.count(quiet_world.user, "Procesados") == len(hostile)
+    open_test_store(quiet_world.config_path)
+    try:
+        rows = {row.message_id: row for row in InboundMessage.select()}
+        assert Report.select().count() == 0
+    finally:
+        close_test_store()
+    for name in hostile:
+        row = rows[f"<{name}@example.com>"]
+        assert row.kind == "oversize", name
+        assert row.outcome == "recorded", name
+        assert row.last_error, name

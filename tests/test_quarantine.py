@@ -9,12 +9,14 @@ pipeline.MAX_ATTEMPTS passes the message is in the quarantine folder; after
 import mailbox
 import signal
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from mailtriage import clock, faults, pipeline
-from mailtriage.cli import build_cli
+from mailtriage.cli import build_cli, quarantinecmd
+from mailtriage.i18n import set_language
 from mailtriage.models import AuditEvent, InboundMessage, Report
 from faultmail import GREEN, PATIENTS, enrol, reply, run_daemon_once
 from staffing import close_store, open_store
@@ -180,3 +182,33 @@ def test_message_killing_daemon_quarantined(make_config, tmp_path):
     survived = run_daemon_once(config_path, fault="before_store")
     assert survived.returncode == 0, survived.stderr[-2000:]
     assert list((tmp_path / "Maildir" / ".Cuarentena" / "new").iterdir())
+
+
+def test_quarantine_list_in_english(make_config, tmp_path):
+    config = open_store(make_config, general={"language": "en"})
+    set_language("en")
+    try:
+        deliver(tmp_path / "Maildir", reply(enrol(config, PATIENTS[0]), GREEN))
+        fail_until_quarantined(config)
+
+        short = run_cli(config, "quarantine", "list")
+        full = run_cli(config, "quarantine", "list", "--full")
+    finally:
+        faults.arm(None)
+        close_store()
+
+    assert short.output.splitlines()[0] == "ID\tDATE\tMESSAGE-ID\tATTEMPTS\tREASON"
+    assert "failed 3 times" in short.output
+    assert "No space left on device" in full.output
+
+
+def test_quarantine_reason_cut_unless_full():
+    row = SimpleNamespace(id=7, received_at=clock.now(), message_id="<largo@example.com>",
+                          attempts=3, last_error="falló 3 veces; " + "x" * 300)
+
+    short = quarantinecmd.format_row(row, "America/Mazatlan", full=False)
+    full = quarantinecmd.format_row(row, "America/Mazatlan", full=True)
+
+    assert len(short.split("\t")[-1]) == quarantinecmd.REASON_COLUMN_CHARS
+    assert short.endswith("…")
+    assert full.endswith("x" * 300)
