@@ -41,7 +41,6 @@ MAX_TEXT_PART_BYTES = 2 * 1024 * 1024
 # could unfold into far more parts once decoded.
 IDENTITY_ENCODINGS = ("", "7bit", "8bit", "binary")
 
-_BOUNDARY_LINE = re.compile(rb"^--([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID_FIELD = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,500}>)",
                                re.MULTILINE | re.IGNORECASE)
@@ -102,6 +101,8 @@ class _StructureScan:
         self.raw = raw
         self.open_multiparts: list[_Multipart] = []
         self.parts = 0
+        self.pattern: re.Pattern | None = None
+        self.pattern_boundaries: tuple[bytes, ...] = ()
 
     def run(self) -> str | None:
         position, depth = 0, 0
@@ -167,16 +168,33 @@ class _StructureScan:
 
     def next_boundary(self, start: int):
         """Return (line start, next line start, multipart, closing?) of the next delimiter line."""
-        for match in _BOUNDARY_LINE.finditer(self.raw, start):
-            text = match.group(1)
-            for index in range(len(self.open_multiparts) - 1, -1, -1):
-                multipart = self.open_multiparts[index]
-                closing = text == multipart.boundary + b"--"
-                if text == multipart.boundary or closing:
-                    # A delimiter of an outer multipart also ends every inner one.
-                    del self.open_multiparts[index + (0 if closing else 1):]
-                    return match.start(), _next_line(self.raw, match.end()), multipart, closing
-        return None
+        if not self.open_multiparts:
+            return None
+        match = self.delimiter_pattern().search(self.raw, start)
+        if match is None:
+            return None
+
+        boundary, closing = match.group(1), match.group(2) is not None
+        index = max(position for position, multipart in enumerate(self.open_multiparts)
+                    if multipart.boundary == boundary)
+        multipart = self.open_multiparts[index]
+        # A delimiter of an outer multipart also ends every inner one.
+        del self.open_multiparts[index + (0 if closing else 1):]
+        return match.start(), _next_line(self.raw, match.end()), multipart, closing
+
+    def delimiter_pattern(self) -> re.Pattern:
+        """Return a pattern matching the delimiter lines of the open multiparts only.
+
+        Lines that merely start with "--" then cost nothing in Python, so a
+        body of such lines cannot make the scan slow.
+        """
+        boundaries = tuple(sorted({multipart.boundary for multipart in self.open_multiparts},
+                                  key=len, reverse=True))
+        if boundaries != self.pattern_boundaries:
+            alternatives = b"|".join(re.escape(boundary) for boundary in boundaries)
+            self.pattern = re.compile(rb"^--(" + alternatives + rb")(--)?[ \t]*\r?$", re.MULTILINE)
+            self.pattern_boundaries = boundaries
+        return self.pattern
 
     def check_leaf(self, headers: _Headers, body_start: int, body_end: int) -> str | None:
         if headers.content_type == "message/delivery-status":
