@@ -33,7 +33,7 @@ MAX_HEADER_FIELDS = 500
 # The parser decodes every text part and runs its readers over the text. A
 # questionnaire reply with its quoted thread and HTML is under 100 KiB.
 # NOTE: an HTML body with images inlined as data: URIs can pass this limit
-# and is then refused. No mail client seen so far in replies does that.
+# and is then rejected. No mail client seen so far in replies does that.
 MAX_TEXT_PART_BYTES = 2 * 1024 * 1024
 
 # RFC 2045 section 6.4: multipart and message/* entities take no encoding
@@ -78,7 +78,7 @@ def check_structure(raw: bytes, max_bytes: int) -> str | None:
     return _StructureScan(raw).run()
 
 
-def refused_reading(raw: bytes, reason: str) -> MessageReading:
+def rejected_reading(raw: bytes, reason: str) -> MessageReading:
     """Return the reading of a message that check_structure rejected, with its Message-ID only.
 
     The Message-ID is found with one regular expression instead of the email

@@ -44,8 +44,8 @@ def parse_message(raw: bytes, max_bytes: int,
     try:
         if len(raw) > max_bytes:
             return _read_oversize(raw, max_bytes)
-        if refusal := limits.check_structure(raw, max_bytes):
-            return limits.refused_reading(raw, refusal)
+        if rejection := limits.check_structure(raw, max_bytes):
+            return limits.rejected_reading(raw, rejection)
         return _read_message(raw, questions)
     except Exception as exc:  # noqa: BLE001 - any input must give a reading, never an exception
         return _unreadable_message(raw, questions, exc)

@@ -157,7 +157,7 @@ def test_files_with_health_data_owner_only(make_config, tmp_path):
     ("mailbox", "imap://automonitoreo@imap.salud.example/INBOX"),
     ("smtp", "smtp://automonitoreo@smtp.salud.example:25"),
 ])
-def test_plain_text_refused_off_loopback(make_config, table, url):
+def test_plain_text_rejected_off_loopback(make_config, table, url):
     config_path = make_config(**{f"{table}_url": url})
 
     with pytest.raises(ConfigError) as raised:
