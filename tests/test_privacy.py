@@ -428,3 +428,22 @@ def test_hostile_messages_recorded_unanswered(quiet_world, dovecot, smtp_server)
         assert row.kind == "oversize", name
         assert row.outcome == "recorded", name
         assert row.last_error, name
+
+
+@pytest.mark.servers
+def test_starttls_not_offered_fails_closed(make_config, dovecot, smtp_server):
+    """smtp+starttls:// to a server that offers no STARTTLS sends nothing in clear text."""
+    world = build_world(make_config, dovecot, smtp_server)
+    text = world.config_path.read_text(encoding="utf-8")
+    plain_url = smtp_server.url("smtp")
+    world.config_path.write_text(
+        text.replace(f'url = "{plain_url}"', f'url = "{plain_url.replace("smtp://", "smtp+starttls://")}"\n'
+                     f'ca_file = "{smtp_server.cert}"'), encoding="utf-8")
+
+    assert "smtp+starttls://" in world.config_path.read_text(encoding="utf-8")
+
+    result = run_daemon_once(world.config_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "STARTTLS" in result.stderr, result.stderr[-3000:]
+    assert smtp_server.messages() == []
