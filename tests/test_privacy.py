@@ -146,9 +146,15 @@ def test_files_with_health_data_owner_only(make_config, tmp_path):
     assert sent
     for path in sent:
         assert mode_of(path) == 0o600, path
-    for path in (state / "Buzon").rglob("*"):
-        if path.is_dir() and path.stat().st_uid == os.getuid() and path.name.startswith("."):
-            assert mode_of(path) & 0o077 == 0, path
+    for path in [state / "Enviados", *(state / "Enviados").rglob("*")]:
+        if path.is_dir():
+            assert mode_of(path) == 0o700, path
+    # The daemon creates the processed folder. The message files in it keep
+    # the mode the mail delivery agent gave them.
+    processed = state / "Buzon" / ".Procesados"
+    for path in [processed, *processed.rglob("*")]:
+        if path.is_dir():
+            assert mode_of(path) == 0o700, path
 
 
 # --------------------------------------------------------------------------- TLS
