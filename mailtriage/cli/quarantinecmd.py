@@ -62,7 +62,7 @@ def list_quarantine(app, full):
     "Move the quarantined message ID (or all of them with --all) back to the inbox and "
     "reset its attempts, so the next pass processes it again.\n\n"
     "Example: mailtriage quarantine retry 42"))
-@click.argument("message_id", metavar="ID", type=int, required=False)
+@click.argument("row_id", metavar="ID", type=int, required=False)
 @click.option("--all", "retry_all", is_flag=True,
               help=tr("Reintenta todos los mensajes en cuarentena.",
                       "Retry every quarantined message."))
@@ -70,13 +70,13 @@ def list_quarantine(app, full):
               help=tr("Quién lo pide, para la bitácora (por omisión, el usuario del sistema).",
                       "Who requests it, for the audit trail (default: the system user)."))
 @pass_app
-def retry(app, message_id, retry_all, staff):
-    if (message_id is None) == (not retry_all):
-        raise click.UsageError(tr("indique un ID o --all, no ambos ni ninguno.",
-                                  "give an ID or --all, not both and not neither."))
+def retry(app, row_id, retry_all, staff):
+    if (row_id is None) == (not retry_all):
+        raise click.UsageError(tr("indique un ID o --all, solo uno de los dos.",
+                                  "give either an ID or --all."))
 
     app.database
-    rows = quarantined_messages() if retry_all else [quarantined_message(message_id)]
+    rows = quarantined_messages() if retry_all else [quarantined_message(row_id)]
     for row in rows:
         release(app.config, row, staff)
         click.echo(tr("Mensaje {id} devuelto a la bandeja de entrada; se procesará en la "
