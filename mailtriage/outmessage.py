@@ -1,5 +1,7 @@
 """Building the MIME message of an outbox row."""
 
+import email.policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -13,9 +15,33 @@ AUTO_SUBMITTED = {"reply": "auto-replied", "reminder": "auto-replied"}
 AUTO_GENERATED = "auto-generated"
 
 
+class CachedHeaderRegistry(HeaderRegistry):
+    """A HeaderRegistry that creates each header name's class once.
+
+    Python 3.11's HeaderRegistry creates a new class for every header it
+    parses, which took about a third of building and flattening a reply.
+    The classes carry no state, so one per name gives the same headers.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        header_class = self._classes.get(key)
+        if header_class is None:
+            header_class = self._classes[key] = super().__getitem__(name)
+        return header_class
+
+
+# The standard library's default policy, with the header classes cached.
+POLICY = email.policy.default.clone(header_factory=CachedHeaderRegistry())
+
+
 def build_message(row: OutboxMessage, config) -> EmailMessage:
     """Return the UTF-8 message of ``row``: plain text, or text and HTML alternatives."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = config.sender
     message["To"] = row.to_address
     message["Subject"] = row.subject
