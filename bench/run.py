@@ -16,6 +16,7 @@ With --json the last line is one JSON object of the headline figures.
 """
 
 import argparse
+import cProfile
 import json
 import sys
 import time
@@ -57,7 +58,7 @@ def main() -> None:
     site = benchsite.Site()
     try:
         site.start()
-        results = run_all(site, messages, samples, rounds)
+        results = run_all(site, messages, samples, rounds, options.profile)
     finally:
         site.close()
 
@@ -74,6 +75,9 @@ def parse_arguments():
                         help="print the headline figures as one JSON object on the last line")
     parser.add_argument("--messages", type=int, default=None,
                         help=f"backlog size N (default {FULL_MESSAGES}, or {QUICK_MESSAGES} with --quick)")
+    parser.add_argument("--profile", metavar="FILE", default=None,
+                        help="write a cProfile of the drain (figure 2) to FILE, for pstats; "
+                             "the profiler slows the drain, so its figure is not comparable")
     return parser.parse_args()
 
 
@@ -81,7 +85,7 @@ def progress(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def run_all(site, messages: int, samples: int, rounds: int) -> dict:
+def run_all(site, messages: int, samples: int, rounds: int, profile: str | None) -> dict:
     results = {"messages": messages, "samples": samples}
     drain_user = site.dovecot.new_user()
     config = site.open(drain_user)
@@ -94,7 +98,7 @@ def run_all(site, messages: int, samples: int, rounds: int) -> dict:
     progress("measuring the I/O floor")
     results["floor"] = measure_floor(site, config, drain_user, patients)
     progress("draining the backlog with the daemon")
-    results["drain"] = measure_drain(site, config, messages)
+    results["drain"] = measure_drain(site, config, messages, profile)
 
     progress("measuring parse and triage CPU on the corpus")
     results["parse"] = parsecpu.measure(rounds)
@@ -129,9 +133,15 @@ def measure_floor(site, config, user, patients) -> dict:
             "total_s": fetch_seconds + send_seconds}
 
 
-def measure_drain(site, config, messages: int) -> dict:
+def measure_drain(site, config, messages: int, profile: str | None) -> dict:
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     summary = run_once(config)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     seconds = time.perf_counter() - started
     site.smtp.clear()
     if summary.messages_read != messages or summary.failed:
