@@ -66,8 +66,13 @@ def compile_phrase(text: str) -> AlarmPhrase:
 
 
 def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) -> list[str]:
-    """Return the configured phrases found in any of the comments, in configuration order."""
-    found = []
+    """Return the comment words that match a configured phrase, normalised, in configuration order.
+
+    Staff read the patient's own words ("me ahogo", "morados"), not the
+    phrase as written in the rule file ("me ahog*", "morad*"). Words that
+    lie inside a longer match are not repeated, and each text appears once.
+    """
+    spans = []
     comment_words = [normalize_text(comment).split() for comment in comments]
     # A phrase can only start at its own first word, so each comment's set
     # of words rules most phrases out without a scan of the comment.
@@ -75,13 +80,26 @@ def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) ->
     for phrase in phrases:
         first = phrase.words[0]
         wildcard = first.endswith("*")
-        for words, vocabulary in zip(comment_words, vocabularies):
-            if (wildcard or first in vocabulary) and _contains(words, phrase):
-                found.append(phrase.text)
+        for index, (words, vocabulary) in enumerate(zip(comment_words, vocabularies)):
+            start = _match_start(words, phrase) if wildcard or first in vocabulary else None
+            if start is not None:
+                spans.append((index, start, start + len(phrase.words)))
                 break
-    return found
+    return _span_texts(spans, comment_words)
 
 
-def _contains(comment_words: list[str], phrase: AlarmPhrase) -> bool:
+def _match_start(comment_words: list[str], phrase: AlarmPhrase) -> int | None:
     last_start = len(comment_words) - len(phrase.words)
-    return any(phrase.matches_at(comment_words, start) for start in range(last_start + 1))
+    return next((start for start in range(last_start + 1) if phrase.matches_at(comment_words, start)), None)
+
+
+def _span_texts(spans: list[tuple[int, int, int]], comment_words: list[list[str]]) -> list[str]:
+    """Join each span's words, leaving out spans inside another one and repeated texts."""
+    texts = []
+    for index, start, end in spans:
+        inside = any(other != (index, start, end) and other[0] == index and other[1] <= start and end <= other[2]
+                     for other in spans)
+        text = " ".join(comment_words[index][start:end])
+        if not inside and text not in texts:
+            texts.append(text)
+    return texts

@@ -67,7 +67,7 @@ INPUTS = {
     "spo2_drop": "spo2_ref menos la SpO2 de hoy, o null",
     "last_record_color": "color del día anterior más reciente, de cualquier antigüedad, o null",
     "last_record_date": "el día de ese reporte anterior, o null",
-    "comment_phrases": "frases de alarma encontradas en los comentarios de hoy",
+    "comment_phrases": "palabras de los comentarios de hoy que coinciden con una frase de alarma",
 }
 
 # Inputs that exist only once the rules of a more severe color have run.

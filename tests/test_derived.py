@@ -44,7 +44,7 @@ def test_normalize_full_width_and_punctuation():
 def test_phrase_wildcard_matches_word_start():
     phrases = (compile_phrase("morad*"),)
 
-    assert find_alarm_phrases(["Labios MORADAS"], phrases) == ["morad*"]
+    assert find_alarm_phrases(["Labios MORADAS"], phrases) == ["moradas"]
     assert find_alarm_phrases(["amoratado"], phrases) == []
 
 
@@ -54,6 +54,15 @@ def test_phrase_needs_whole_consecutive_words():
     assert find_alarm_phrases(["me falta el aire"], phrases) == []
     assert find_alarm_phrases(["se me faltaaire"], phrases) == []
     assert find_alarm_phrases(["ayer me falta aire"], phrases) == ["me falta aire"]
+
+
+def test_phrase_returns_patient_words_once():
+    # "ahog*" matches inside "me ahogo", so it adds nothing of its own.
+    phrases = (compile_phrase("me ahog*"), compile_phrase("morad*"), compile_phrase("ahog*"))
+
+    found = find_alarm_phrases(["Me AHOGO y tengo los labios morados", "me ahogo"], phrases)
+
+    assert found == ["me ahogo", "morados"]
 
 
 def test_phrase_found_in_any_comment_of_day():
@@ -283,6 +292,16 @@ def test_blocks_comment_go_now_with_y15():
 
     assert [hit.rule_id for hit in result.hits] == ["Y15"]
     assert result.blocks == ["comment_go_now"]
+
+
+def test_y15_reason_quotes_patient_words():
+    comment = "Me ahogo al subir y tengo los labios morados"
+
+    result = triage({**ALL_CLEAR, "spo2": 97, "comments": comment}, ADULT, [], NOW, default_ruleset())
+
+    hit = next(hit for hit in result.hits if hit.rule_id == "Y15")
+    assert hit.reason == "Comentario con frase de alarma: «me ahogo, morados»"
+    assert hit.values == {"comment_phrases": ["me ahogo", "morados"]}
 
 
 def test_hit_carries_streak_temperatures():
