@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import cel
 
+from mailtriage.celerrors import explain_runtime_error, explain_syntax_error
 from mailtriage.i18n import tr
 from mailtriage.ruleinputs import INPUTS, NONREPORTING_ACTIONS, NONREPORTING_INPUTS, RED_HIT, TRIAGE_COLOR
 from mailtriage.ruleparams import PARAMETER_SPECS
@@ -63,9 +64,7 @@ def compile_condition(source, names: set[str], fail) -> object:
     try:
         program = cel.compile(source)
     except ValueError as exc:
-        first_line = str(exc).splitlines()[0]
-        raise fail(tr("error de sintaxis en la condición: {e}", "syntax error in the condition: {e}",
-                      e=first_line)) from None
+        raise fail(explain_syntax_error(source, exc)) from None
 
     references = program.references()
     macro_variables = set(MACRO_VARIABLE.findall(source))
@@ -217,11 +216,14 @@ def _blocks(blocks, fail) -> tuple[str, ...]:
 
 
 def run_condition(program, context) -> bool:
-    """Evaluate a compiled condition on a cel.Context; raise ValueError unless it yields true or false."""
+    """Evaluate a compiled condition on a cel.Context; raise ValueError unless it yields true or false.
+
+    The ValueError's text explains the failure in the staff's language.
+    """
     try:
         result = program.execute(context)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ValueError(str(exc).splitlines()[0]) from None
+    except (RuntimeError, TypeError, ValueError, LookupError, ArithmeticError) as exc:
+        raise ValueError(explain_runtime_error(exc)) from None
     if not isinstance(result, bool):
         raise ValueError(tr("la condición no da true ni false", "the condition does not yield true or false"))
     return result

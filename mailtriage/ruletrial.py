@@ -3,7 +3,9 @@
 CEL reports some mistakes only when a condition runs: comparing a null,
 mixing types, a condition that does not yield true or false. Each rule runs
 here on a blank reply and on a full one with history, and a failure names
-the rule.
+the rule. Before that, every comparison is probed with values of the
+declared input types, because ``==`` between values of different types
+yields false instead of an error.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -15,6 +17,7 @@ from mailtriage.i18n import tr
 from mailtriage.ruleinputs import RED_HIT, TRIAGE_COLOR, build_context, compute_inputs
 from mailtriage.ruleparse import run_condition
 from mailtriage.rulereasons import reason_text
+from mailtriage.ruletypes import INPUT_TYPES, mismatched_comparison, probe_values
 
 _NOW = datetime(2026, 12, 4, 18, 0, tzinfo=timezone.utc)
 
@@ -52,6 +55,8 @@ def _nonreporting_trials() -> list[dict]:
 def try_every_rule(ruleset, problems) -> None:
     """Run each rule's condition and reason on sample inputs; raise a RulesError naming the first that fails."""
     parameters = ruleset.parameters
+    _probe_types(ruleset.rules + ruleset.nonreporting_rules, parameters, problems)
+
     for answers, profile, history in _trial_reports():
         context = build_context(answers, profile, history, _NOW, parameters["SPO2_MIN_VALID"])
         values = {**parameters, **compute_inputs(context, parameters, ruleset.phrases),
@@ -76,3 +81,14 @@ def _try_rules(rules, values: dict, problems) -> None:
         except ValueError as exc:
             raise problems.rule(rule.id, tr("la condición falla con datos de prueba: {e}",
                                             "the condition fails on sample inputs: {e}", e=exc)) from None
+
+
+def _probe_types(rules, parameters: dict, problems) -> None:
+    """Reject the first rule whose condition or reason condition compares values of different types."""
+    context = cel.Context(variables=probe_values(parameters, INPUT_TYPES))
+    for rule in rules:
+        conditions = [rule.program] + [reason.when for reason in rule.reasons if reason.when is not None]
+        for program in conditions:
+            problem = mismatched_comparison(program.source, context)
+            if problem:
+                raise problems.rule(rule.id, problem)

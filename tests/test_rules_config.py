@@ -3,12 +3,17 @@
 import pytest
 from click.testing import CliRunner
 
+from datetime import date
+
 from mailtriage.cli import build_cli
 from mailtriage.config import load_config
 from mailtriage.errors import RulesError
 from mailtriage.i18n import set_language
 from mailtriage.rulecases import load_cases, run_cases
+from mailtriage.ruleinputs import INPUTS, NONREPORTING_INPUTS, STAGED_INPUTS, build_context, compute_inputs
 from mailtriage.ruleset import load_ruleset, packaged_rules_path, ruleset_for
+from mailtriage.ruletrial import _NOW, _trial_reports
+from mailtriage.ruletypes import INPUT_TYPES
 
 from test_triage_cases import TRIAGE_CASES
 
@@ -81,7 +86,7 @@ BROKEN_RULES = [
     ("unknown input", 'condition = "cyanosis == true"', 'condition = "cianosis == true"',
      "R03", "nombre de dato desconocido «cianosis»"),
     ("syntax error", 'condition = "chest_pain == true"', 'condition = "chest_pain == "',
-     "R02", "error de sintaxis"),
+     "R02", "la condición tiene un error de sintaxis en la línea 1, columna 15; revise paréntesis"),
     ("bad color", 'id = "R05"\ndescription = "Se desmayó, tosió sangre, vomita todo o lleva 12 horas sin '
      'orinar (pregunta 14)."\ncolor = "rojo"', 'id = "R05"\ndescription = "x"\ncolor = "naranja"',
      "R05", "color no válido «naranja»"),
@@ -96,6 +101,26 @@ BROKEN_RULES = [
      'condition = "temp >= HYPERPYREXIA_C"', "R07", "falla con datos de prueba"),
     ("not a boolean", 'condition = "spo2_unreadable"', 'condition = "spo2_raw"',
      "Y14", "no da true ni false"),
+    ("yes/no compared with number", 'condition = "chest_pain == true"', 'condition = "chest_pain == 1"',
+     "R02", "compara un dato de tipo sí/no con uno de tipo número en «chest_pain == 1»"),
+    ("yes/no compared with text", 'condition = "cyanosis == true"', 'condition = "cyanosis == \'si\'"',
+     "R03", "sí/no con uno de tipo texto en «cyanosis == 'si'»; valores de tipos distintos nunca coinciden"),
+    ("number compared with text", 'condition = "temp != null && temp >= HYPERPYREXIA_C"',
+     'condition = "temp != null && temp == \'40\'"', "R07",
+     "compara un dato de tipo número con uno de tipo texto en «temp == '40'»"),
+    ("number compared with yes/no", 'condition = "dyspnea_level != null && dyspnea_level >= DYSPNEA_RED_LEVEL"',
+     'condition = "dyspnea_level != null && dyspnea_level != false"', "R01",
+     "número con uno de tipo sí/no en «dyspnea_level != false»; valores de tipos distintos nunca coinciden, "
+     "así que la regla no funcionaría: compare un número con un número sin comillas"),
+    ("mixed types inside brackets", 'condition = "overall_trend == \'worse\'"',
+     'condition = "!(overall_trend != null && (fever_today || overall_trend == 3))"', "Y10",
+     "«overall_trend == 3»"),
+    ("mixed types in a reason condition", 'when = "!has_oximeter"', 'when = "has_oximeter == 0"',
+     "Y12", "«has_oximeter == 0»"),
+    ("mixed types in a non-reporting rule", 'condition = "contact_hours >= SILENCE_CALL_A_HOURS"',
+     'condition = "contact_hours >= \'48\'"', "N2", "«contact_hours >= '48'»"),
+    ("division by zero", 'condition = "chest_pain == true"', 'condition = "chest_pain == true || 1 / 0 > 1"',
+     "R02", "divide entre cero; revise el divisor (CEL: division by zero"),
     ("colour rule reading final color", 'condition = "last_record_color == \'rojo\' && !red_hit"',
      'condition = "triage_color == \'verde\'"', "Y18", "«triage_color»"),
 ]
@@ -143,6 +168,50 @@ def test_bad_parameter_stops_with_one_line(tmp_path, label, old, new, name, prob
     assert "\n" not in message
     assert message.startswith(f"{path}: parámetro {name}: ")
     assert problem in message
+
+
+def test_library_error_wrapped_in_spanish(tmp_path):
+    path = write_rules(tmp_path, edited('condition = "temp != null && temp >= HYPERPYREXIA_C"',
+                                        'condition = "temp >= HYPERPYREXIA_C"'))
+
+    with pytest.raises(RulesError) as caught:
+        load_ruleset(str(path))
+
+    message = str(caught.value)
+    assert message.startswith(f"{path}: regla R07: la condición falla con datos de prueba: compara o combina "
+                              "valores de tipos distintos, o un dato que vale null;")
+    assert "pregunte «dato != null» antes de comparar" in message
+    assert message.endswith("(CEL: No such overload: the operation is not defined for the given operand types.)")
+
+
+def test_library_error_wrapped_in_english(tmp_path):
+    path = write_rules(tmp_path, edited('condition = "temp != null && temp >= HYPERPYREXIA_C"',
+                                        'condition = "temp >= HYPERPYREXIA_C"'))
+    set_language("en")
+
+    with pytest.raises(RulesError) as caught:
+        load_ruleset(str(path))
+
+    assert "rule R07: the condition fails on sample inputs: compares or combines values" in str(caught.value)
+
+
+def test_every_input_has_declared_type():
+    assert set(INPUTS) | set(STAGED_INPUTS) | set(NONREPORTING_INPUTS) <= set(INPUT_TYPES)
+
+
+def test_trial_values_match_declared_types():
+    python_types = {"yes_no": (bool,), "number": (int, float), "text": (str, date), "list": (list,)}
+    parameters = load_ruleset().parameters
+
+    for answers, profile, history in _trial_reports():
+        context = build_context(answers, profile, history, _NOW, parameters["SPO2_MIN_VALID"])
+        values = compute_inputs(context, parameters, load_ruleset().phrases)
+        for name, value in values.items():
+            if value is None:
+                continue
+            assert isinstance(value, python_types[INPUT_TYPES[name]]), name
+            if INPUT_TYPES[name] == "number":
+                assert not isinstance(value, bool), name
 
 
 def test_duplicate_rule_id_rejected(tmp_path):
