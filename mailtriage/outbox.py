@@ -32,6 +32,11 @@ QUESTIONNAIRE_KINDS = ("welcome", "questionnaire")
 # hours, which rides out a relay outage of a morning. Advice older than that
 # is stale, and staff see the failed row.
 MAX_ATTEMPTS = 10
+
+# Outbox rows loaded per round of sending. A row with both bodies takes a
+# few KiB, so a round stays within a few MiB, and each round reopens at
+# most smtpsend.MAX_CONNECTIONS connections.
+SEND_BATCH_ROWS = 500
 MAX_RETRY_DELAY = timedelta(hours=2)
 
 
@@ -47,18 +52,33 @@ class SendSummary:
 
 
 def send_pending(config, limit: int | None = None) -> SendSummary:
-    """Send the due pending rows of the outbox, oldest first, at most ``limit``."""
-    rows = due_rows(limit)
-    outcomes = Outcomes(timedelta(seconds=config.outbox_retry_seconds))
-    if not rows:
-        return outcomes.summary
+    """Send the due pending rows of the outbox, oldest first, at most ``limit``.
 
+    Rows are loaded SEND_BATCH_ROWS at a time, so a morning's questionnaires
+    or the replies to a large backlog never sit in memory all at once.
+    """
+    outcomes = Outcomes(timedelta(seconds=config.outbox_retry_seconds))
+    handled: set[int] = set()
+    while limit is None or len(handled) < limit:
+        wanted = SEND_BATCH_ROWS if limit is None else min(SEND_BATCH_ROWS, limit - len(handled))
+        # A row that is still due after its batch had no outcome recorded
+        # (the pass stopped early), so it is left for the next pass.
+        rows = [row for row in due_rows(wanted) if row.id not in handled]
+        if not rows:
+            break
+        handled.update(row.id for row in rows)
+        send_rows(rows, config, outcomes)
+        if outcomes.summary.error is not None:
+            break
+    return outcomes.summary
+
+
+def send_rows(rows: list[OutboxMessage], config, outcomes: "Outcomes") -> None:
     if config.smtp.scheme == "maildir":
         deliver_to_maildir(rows, config, outcomes)
     else:
         from mailtriage.smtpsend import send_over_smtp
         asyncio.run(send_over_smtp(rows, config, outcomes))
-    return outcomes.summary
 
 
 def due_rows(limit: int | None) -> list[OutboxMessage]:
