@@ -8,6 +8,8 @@ import logging
 
 from mailtriage import audit, clock
 from mailtriage.calls import close_for_discharge, open_entries, sync_report_entries
+from mailtriage.display_names import DISCHARGE_REASON_NAMES, display_list
+from mailtriage.enrolment import plain_key
 from mailtriage.errors import MailtriageError, NotFoundError
 from mailtriage.i18n import tr
 from mailtriage.models import OutboxMessage, Patient, database_proxy
@@ -18,17 +20,10 @@ STOPPED_KINDS = ("questionnaire", "welcome", "reminder")
 
 log = logging.getLogger("mailtriage.discharge")
 
-# Stored reason codes with the English names also accepted on input.
-REASONS = {
-    "recuperado": "recovered",
-    "hospitalizado": "hospitalised",
-    "referido": "referred",
-    "rechazo": "declined",
-    "defuncion": "deceased",
-}
-ENGLISH_ALIASES = {"hospitalized": "hospitalizado"} | {
-    english: spanish for spanish, english in REASONS.items()}
-REASON_NAMES = tuple(REASONS) + tuple(ENGLISH_ALIASES)
+# Stored reason codes by every name accepted on input, as plain_key() writes it:
+# the Spanish and English display names, and US spelling.
+REASON_LOOKUP = {"hospitalized": "hospitalizado"} | {
+    plain_key(name): code for code, names in DISCHARGE_REASON_NAMES.items() for name in names}
 
 
 class DischargeError(MailtriageError):
@@ -37,14 +32,12 @@ class DischargeError(MailtriageError):
 
 def find_reason(name: str) -> str:
     """Return the stored reason code for a Spanish or English reason name."""
-    requested = name.strip().lower().replace("ó", "o")
-    if requested in REASONS:
-        return requested
-    if requested in ENGLISH_ALIASES:
-        return ENGLISH_ALIASES[requested]
-    raise DischargeError(tr("motivo de alta no válido «{v}»; use uno de: {ok}",
-                            "invalid discharge reason '{v}'; use one of: {ok}",
-                            v=name, ok=", ".join(REASON_NAMES)))
+    code = REASON_LOOKUP.get(plain_key(name))
+    if code is None:
+        raise DischargeError(tr("motivo de alta no válido «{v}»; use uno de: {ok}",
+                                "invalid discharge reason '{v}'; use one of: {ok}",
+                                v=name, ok=display_list(DISCHARGE_REASON_NAMES, DISCHARGE_REASON_NAMES)))
+    return code
 
 
 def discharge_patient(patient_id: int, reason_name: str, staff: str, force: bool = False) -> Patient:

@@ -12,30 +12,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mailtriage import audit, clock
+from mailtriage.display_names import COMORBIDITY_NAMES, FIELD_NAMES, display_list, display_name
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
 from mailtriage.models import Patient, Unit, database_proxy
 
 log = logging.getLogger("mailtriage.enrolment")
 
-COMORBIDITIES = (
-    "diabetes", "hypertension", "obesity", "copd", "asthma", "cardiovascular", "ckd",
-    "immunosuppression", "liver_disease", "neuro_cerebrovascular", "smoking", "other_comorbidity",
-)
+COMORBIDITIES = tuple(COMORBIDITY_NAMES)
 
-# Spanish names staff type, after accents are removed and spaces become underscores.
+# More names staff type, after accents are removed and spaces become underscores.
+# The display names of COMORBIDITY_NAMES, in both languages, are accepted as well.
 SPANISH_COMORBIDITIES = {
-    "hipertension": "hypertension", "hipertension_arterial": "hypertension", "has": "hypertension",
-    "obesidad": "obesity",
-    "epoc": "copd",
-    "asma": "asthma",
-    "cardiopatia": "cardiovascular", "enfermedad_cardiovascular": "cardiovascular",
-    "erc": "ckd", "enfermedad_renal_cronica": "ckd", "insuficiencia_renal": "ckd",
-    "inmunosupresion": "immunosuppression", "vih": "immunosuppression",
-    "hepatopatia": "liver_disease", "enfermedad_hepatica": "liver_disease",
-    "enfermedad_cerebrovascular": "neuro_cerebrovascular", "neurologica": "neuro_cerebrovascular",
-    "tabaquismo": "smoking",
-    "otra": "other_comorbidity", "otra_comorbilidad": "other_comorbidity",
+    "hipertension_arterial": "hypertension", "has": "hypertension",
+    "cardiopatia": "cardiovascular",
+    "erc": "ckd", "insuficiencia_renal": "ckd",
+    "vih": "immunosuppression",
+    "hepatopatia": "liver_disease",
+    "neurologica": "neuro_cerebrovascular",
+    "otra": "other_comorbidity",
 }
 
 SEXES = {"f": "F", "femenino": "F", "mujer": "F", "female": "F",
@@ -125,22 +120,50 @@ def parse_flag(value, label: str, problems: list[str]) -> bool:
     return False
 
 
+def _comorbidity_lookup() -> dict[str, str]:
+    """Map every accepted comorbidity name, as plain_key() writes it, to its stored code."""
+    lookup = {code: code for code in COMORBIDITIES} | SPANISH_COMORBIDITIES
+    for code, names in COMORBIDITY_NAMES.items():
+        lookup.update({plain_key(name): code for name in names})
+    return lookup
+
+
+COMORBIDITY_LOOKUP = _comorbidity_lookup()
+
+
 def parse_comorbidities(value, problems: list[str]) -> list[str]:
-    """Read a comma-separated list of comorbidity flags, English or Spanish."""
+    """Read a comma-separated list of comorbidities named in Spanish or English."""
     items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
     flags = []
     for item in items:
         name = plain_key(str(item))
         if not name or name in ("ninguna", "none"):
             continue
-        flag = name if name in COMORBIDITIES else SPANISH_COMORBIDITIES.get(name)
+        flag = COMORBIDITY_LOOKUP.get(name)
         if flag is None:
             problems.append(tr("comorbilidad desconocida «{v}» (válidas: {ok})",
                                "unknown comorbidity '{v}' (valid: {ok})",
-                               v=str(item).strip(), ok=", ".join(COMORBIDITIES)))
+                               v=str(item).strip(), ok=display_list(COMORBIDITY_NAMES, COMORBIDITIES)))
         elif flag not in flags:
             flags.append(flag)
     return flags
+
+
+def _check_single_line(raw: dict, problems: list[str]) -> None:
+    # A line break or control character in a name would break the CSV
+    # exports, the call list and the headers of the mail sent to the patient.
+    for key, value in raw.items():
+        if isinstance(value, str) and any(_is_control(char) for char in value.strip()):
+            problems.append(tr("{campo}: contiene un salto de línea o un carácter de control; "
+                               "escríbalo en una sola línea",
+                               "{campo}: contains a line break or a control character; "
+                               "write it on one line", campo=display_name(FIELD_NAMES, key)))
+
+
+def _is_control(char: str) -> bool:
+    # Category Cc holds the C0 and C1 controls, CR, LF and tab among them. Zl and Zp
+    # are the Unicode line and paragraph separators, which some editors also break on.
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp")
 
 
 def _text(raw: dict, key: str) -> str:
@@ -224,12 +247,22 @@ def _check_clinical(raw: dict, problems: list[str]) -> dict:
     }
 
 
+def find_unit_code(config, text: str) -> str | None:
+    """Return the configured code of the unit ``text`` names, ignoring case (umf-12 is UMF-12)."""
+    requested = text.strip().casefold()
+    return next((unit.code for unit in config.units if unit.code.casefold() == requested), None)
+
+
+def unknown_unit_message(config, text: str) -> str:
+    return tr("unidad desconocida «{v}» (configuradas: {ok})", "unknown unit '{v}' (configured: {ok})",
+              v=text, ok=", ".join(unit.code for unit in config.units) or "-")
+
+
 def _check_unit_and_ids(raw: dict, config, problems: list[str]) -> dict:
-    unit_code = _text(raw, "unit")
-    if config.unit(unit_code) is None:
-        problems.append(tr("unidad desconocida «{v}» (configuradas: {ok})",
-                           "unknown unit '{v}' (configured: {ok})", v=unit_code,
-                           ok=", ".join(unit.code for unit in config.units) or "-"))
+    unit_code = find_unit_code(config, _text(raw, "unit"))
+    if unit_code is None:
+        problems.append(unknown_unit_message(config, _text(raw, "unit")))
+        unit_code = _text(raw, "unit")
 
     nss = re.sub(r"[\s\-]", "", _text(raw, "social_security_number")) or None
     if nss and not NSS_PATTERN.match(nss):
@@ -251,6 +284,7 @@ def validate_profile(raw: dict, config, today: date | None = None) -> Profile:
     today = today or clock.now().date()
     problems: list[str] = []
 
+    _check_single_line(raw, problems)
     values = _check_names_and_contact(raw, problems)
     values.update(_check_sex_and_dates(raw, today, problems))
     values.update(_check_pregnancy(raw, values["sex"], today, problems))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from mailtriage import clock
 from mailtriage.calls import hit_reasons, open_entries
+from mailtriage.display_names import CALL_LIST_RULE_NAMES, CALL_OUTCOME_NAMES, display_name
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
 from mailtriage.models import Call, Patient, Reminder, Report, Unit
@@ -125,7 +126,8 @@ def export_non_reporting() -> Table:
             local_iso(since if last else None, patient.unit.timezone),
             color_name(last.color) if last else "", round((now - since).total_seconds() / 3600, 1),
             Reminder.select().where(Reminder.patient == patient).count(),
-            ", ".join(sorted({entry.rule for entry in open_entries(patient)})),
+            ", ".join(display_name(CALL_LIST_RULE_NAMES, rule)
+                      for rule in sorted({entry.rule for entry in open_entries(patient)})),
         ])
     return Table(headers, rows)
 
@@ -141,8 +143,7 @@ def export_history(since: date | None) -> Table:
                        color_name(report.color),
                        answers_text(report) + " | " + "; ".join(hit_reasons(report))))
     for call in Call.select(Call, Patient).join(Patient):
-        events.append((call.made_at, call.patient, tr("llamada", "call"), "",
-                       f"{call.outcome}: {call.note}".strip()))
+        events.append((call.made_at, call.patient, tr("llamada", "call"), "", call_detail(call)))
     for reminder in Reminder.select(Reminder, Patient).join(Patient):
         events.append((reminder.sent_at, reminder.patient, tr("recordatorio", "reminder"), "", ""))
 
@@ -155,6 +156,12 @@ def export_history(since: date | None) -> Table:
         rows.append([patient.id, patient.full_name, patient.unit.code, local_iso(moment, zone),
                      kind, color, detail])
     return Table(headers, rows)
+
+
+def call_detail(call: Call) -> str:
+    """Return a call's outcome by its display name, then its note when it has one."""
+    outcome = display_name(CALL_OUTCOME_NAMES, call.outcome)
+    return f"{outcome}: {call.note}" if call.note else outcome
 
 
 def render(table: Table, file_format: str, progress=None) -> bytes:

@@ -7,6 +7,7 @@ rows, one bad row stops the whole import, so a list is never half-loaded.
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,15 @@ HEADERS = {
     "nss": "social_security_number", "social_security_number": "social_security_number",
     "idioma": "language", "language": "language",
 }
+
+
+# The delimiters spreadsheets write in CSV files. The semicolon is used where
+# the decimal mark is a comma, and tab for "text (tab delimited)" files.
+DELIMITERS = (",", ";", "\t")
+# Control characters that no spreadsheet writes into CSV text, so they mark a
+# binary file. Tab, line feed and carriage return are left out because CSV
+# itself uses them. Inside a value, the enrolment checks reject them.
+BINARY_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ImportFileError(MailtriageError):
@@ -97,18 +107,65 @@ def _map_header(header: list, path: Path) -> dict[int, str]:
 
 
 def _read_csv(path: Path) -> list[tuple[int, list]]:
+    text = _decode_csv(path)
+    delimiter = _guess_delimiter(text)
+    # Standard CSV quoting (RFC 4180, the csv module's "excel" dialect): a quote
+    # inside a quoted field is doubled, and a quoted field may hold the delimiter.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows = []
+    while True:
+        # A quoted field may span lines, so an error names the line where its row starts.
+        first_line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            raise ImportFileError(tr(
+                "{f}, línea {n}: no se pudo leer la fila CSV; revise sus comillas (una comilla "
+                "dentro de un campo entre comillas se escribe doble: \"\")",
+                "{f}, line {n}: cannot read the CSV row; check its quotes (a quote inside a "
+                "quoted field is written twice: \"\")", f=path.name, n=first_line)) from exc
+        rows.append((first_line, row))
+
+
+def _decode_csv(path: Path) -> str:
+    """Return the file's text, read as UTF-8 (with or without BOM) or else Windows-1252."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         # Excel for Windows in Mexico saves "CSV" in Windows-1252.
-        text = data.decode("cp1252", errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else "", delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    return [(reader.line_num, row) for row in reader]
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise _not_text_error(path, data.count(b"\n", 0, exc.start) + 1) from exc
+
+    binary = BINARY_CHARACTERS.search(text)
+    if binary:
+        raise _not_text_error(path, text.count("\n", 0, binary.start()) + 1)
+    return text
+
+
+def _not_text_error(path: Path, line: int) -> ImportFileError:
+    return ImportFileError(tr(
+        "{f}, línea {n}: el archivo no es texto CSV (tiene bytes binarios); guarde la lista "
+        "como CSV UTF-8 o como libro de Excel (.xlsx)",
+        "{f}, line {n}: the file is not CSV text (it has binary bytes); save the list as "
+        "CSV UTF-8 or as an Excel workbook (.xlsx)", f=path.name, n=line))
+
+
+def _guess_delimiter(text: str) -> str:
+    """Return the delimiter among comma, semicolon and tab that splits the header into most columns.
+
+    Only the delimiter is guessed. csv.Sniffer also guesses the quoting, and
+    from a header without quotes it turns doublequote off, which mangles a
+    later field such as "Juan ""Güero"" Paz, 612...".
+    """
+    header = text.split("\n", 1)[0]
+    counts = {delimiter: len(next(csv.reader([header], delimiter=delimiter), []))
+              for delimiter in DELIMITERS}
+    return max(DELIMITERS, key=lambda delimiter: counts[delimiter])
 
 
 def _read_xlsx(path: Path) -> list[tuple[int, list]]:

@@ -3,6 +3,10 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from mailtriage.display_names import (
+    CALL_OUTCOME_NAMES, DISCHARGE_REASON_NAMES, STATUS_NAMES, display_name,
+)
+from mailtriage.display_names import answers_text as answers_in_words
 from mailtriage.i18n import tr
 from mailtriage.models import Patient, Report, Unit
 
@@ -16,9 +20,7 @@ def color_name(color: str | None) -> str:
 
 
 def status_name(status: str) -> str:
-    if status == "discharged":
-        return tr("alta médica", "discharged")
-    return tr("en seguimiento", "under monitoring")
+    return display_name(STATUS_NAMES, status)
 
 
 def local_time(moment: datetime | None, timezone_name: str) -> str:
@@ -57,12 +59,8 @@ def patient_rows(patients: list[Patient]) -> list[tuple]:
 
 
 def answers_text(report: Report) -> str:
-    """Return a report's answers as key=value pairs, with unreadable ones marked."""
-    parts = [f"{key}={value}" for key, value in sorted((report.answers or {}).items())]
-    for key, value in sorted((report.unreadable or {}).items()):
-        raw = value.get("raw", "") if isinstance(value, dict) else value
-        parts.append(tr("{k}=ilegible «{r}»", "{k}=unreadable '{r}'", k=key, r=raw))
-    return ", ".join(parts) or "-"
+    """Return a report's answers by question short name, with unreadable ones marked."""
+    return answers_in_words(report.answers, report.unreadable)
 
 
 def report_event(report: Report, timezone_name: str) -> tuple:
@@ -84,14 +82,15 @@ def timeline(patient: Patient) -> list[tuple[str, str]]:
     events = [(patient.enrolled_at, tr("Registro por {s}", "Enrolled by {s}", s=patient.enrolled_by or "-"))]
     events += [report_event(report, zone) for report in patient.reports]
     events += [(call.made_at, tr("Llamada {id} por {s}: {o}. {n}", "Call {id} by {s}: {o}. {n}",
-                                 id=call.id, s=call.staff or "-", o=call.outcome, n=call.note).strip())
+                                 id=call.id, s=call.staff or "-",
+                                 o=display_name(CALL_OUTCOME_NAMES, call.outcome), n=call.note).strip())
                for call in Call.select().where(Call.patient == patient)]
     events += [(reminder.sent_at, tr("Recordatorio enviado", "Reminder sent"))
                for reminder in Reminder.select().where(Reminder.patient == patient)]
     if patient.discharged_at:
         events.append((patient.discharged_at, tr(
             "Alta médica ({r}) por {s}", "Discharged ({r}) by {s}",
-            r=patient.discharge_reason, s=patient.discharged_by or "-")))
+            r=display_name(DISCHARGE_REASON_NAMES, patient.discharge_reason), s=patient.discharged_by or "-")))
 
     events.sort(key=lambda event: event[0])
     return [(local_time(moment, zone), text) for moment, text in events]

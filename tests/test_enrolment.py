@@ -134,3 +134,23 @@ def test_edit_rejects_invalid_value(config):
     with pytest.raises(EnrolmentError):
         edit_patient(patient, {"birth_date": "ayer"}, config, "médico")
     assert Patient.get_by_id(patient.id).birth_date.isoformat() == "1980-05-02"
+
+
+def test_unit_code_matched_ignoring_case(config):
+    profile = validate_profile(PROFILE | {"unit": " umf-34 "}, config)
+
+    assert profile.unit_code == "UMF-34"
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "alt_contact", "phone"])
+def test_line_break_in_text_rejected(config, field):
+    problems = problems_of(config, **{field: PROFILE[field] + "\nBcc: x@example.org"})
+
+    assert any("contiene un salto de línea" in problem for problem in problems)
+
+
+def test_comorbidities_by_display_name(config):
+    profile = validate_profile(
+        PROFILE | {"comorbidities": "EPOC, chronic kidney disease, Enfermedad hepática"}, config)
+
+    assert profile.comorbidities == ["copd", "ckd", "liver_disease"]

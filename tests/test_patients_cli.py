@@ -78,7 +78,7 @@ def test_show_timeline_oldest_first(config):
     assert result.exit_code == 0, result.output
     text = result.output
     assert text.index("Registro por enfermera") < text.index("Reporte 1: AMARILLO") < text.index("Llamada")
-    assert "spo2=93" in text
+    assert "respuestas: oxigenación: 93%" in text
     assert "motivo: SpO2 93%" in text
     assert "Se citó mañana" in text
 
@@ -224,3 +224,225 @@ def test_discharge_skips_unsent_questionnaire(config):
     welcome = OutboxMessage.get(OutboxMessage.patient == patient)
     assert welcome.status == "skipped"
     assert welcome.last_error == "alta médica"
+
+
+# Names staff read: nothing internal or English in a Spanish session
+
+def test_show_uses_spanish_names(config):
+    patient = enrol(config, comorbidities="EPOC, diabetes")
+    add_report(patient, "verde", answers={"chest_pain": False, "dyspnea_level": 0,
+                                          "overall_trend": "better"})
+    log_call(patient.id, "sin_respuesta", "", "Enf. Soto")
+    run(config, "patients", "discharge", str(patient.id), "--reason", "defunción", "--force")
+
+    result = run(config, "patients", "show", str(patient.id))
+
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Comorbilidades: EPOC, diabetes" in text
+    assert "respuestas: respiración: A; dolor en el pecho: no; cómo se siente: mejor" in text
+    assert "Llamada 1 por Enf. Soto: sin respuesta." in text
+    assert "Alta médica (defunción)" in text
+    for internal in ("copd", "chest_pain", "overall_trend", "False", "sin_respuesta", "defuncion"):
+        assert internal not in text
+
+
+def test_edit_names_fields_in_spanish(config):
+    patient = enrol(config)
+
+    result = run(config, "patients", "edit", str(patient.id), "--phone", "6127654321",
+                 "--alt-contact", "Eva 6125550000")
+
+    assert result.exit_code == 0, result.output
+    assert "Paciente 1 actualizado: contacto alterno, teléfono." in result.output
+
+
+def test_english_show_and_edit(make_config):
+    config = open_store(make_config, general={"language": "en"})
+    try:
+        patient = enrol(config, comorbidities="EPOC")
+        edit_result = run(config, "patients", "edit", str(patient.id), "--phone", "6127654321")
+        show_result = run(config, "patients", "show", str(patient.id))
+    finally:
+        close_store()
+
+    assert "Patient 1 updated: phone." in edit_result.output
+    assert "Comorbidities: COPD" in show_result.output
+    assert "Status: under monitoring" in show_result.output
+
+
+@pytest.mark.parametrize("reason", ["defunción", "deceased", "DEFUNCION"])
+def test_discharge_reason_either_language(config, reason):
+    patient = enrol(config)
+
+    result = run(config, "patients", "discharge", str(patient.id), "--reason", reason)
+
+    assert result.exit_code == 0, result.output
+    assert "dado de alta (defunción)" in result.output
+    assert Patient.get().discharge_reason == "defuncion"
+
+
+def test_discharge_unknown_reason_lists_spanish(config):
+    patient = enrol(config)
+
+    result = run(config, "patients", "discharge", str(patient.id), "--reason", "mejoria")
+
+    message = str(result.exception)
+    assert "recuperado, hospitalizado, referido, rechazo, defunción" in message
+    assert "recovered" not in message
+
+
+def test_add_help_says_first_questionnaire_queued(config):
+    result = run(config, "patients", "add", "--help")
+
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "deja en la bandeja de salida su bienvenida con el primer cuestionario" in text
+    assert "siguiente pasada" in text
+
+
+# Units and text fields
+
+def test_add_unit_code_ignores_case(config):
+    result = run(config, *ADD, "--unit", "umf-34")
+
+    assert result.exit_code == 0, result.output
+    assert Patient.get().unit.code == "UMF-34"
+
+
+def test_list_unit_ignores_case(config):
+    enrol(config)
+
+    result = run(config, "patients", "list", "--unit", "umf-34")
+
+    assert result.exit_code == 0, result.output
+    assert "Ana López Pérez" in result.output
+
+
+def test_list_unknown_unit_names_configured(config):
+    result = run(config, "patients", "list", "--unit", "UMF-99")
+
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "unidad desconocida «UMF-99»" in message
+    assert "UMF-34" in message
+
+
+@pytest.mark.parametrize("name", ["Ana\nMaría", "Ana\rMaría", "Ana\x07", "Ana\u2028María"])
+def test_add_rejects_control_characters(config, name):
+    arguments = list(ADD)
+    arguments[arguments.index("Ana")] = name
+
+    result = run(config, *arguments)
+
+    assert result.exit_code != 0
+    assert "nombre: contiene un salto de línea o un carácter de control" in str(result.exception)
+    assert Patient.select().count() == 0
+
+
+# Reading list files
+
+def test_import_binary_file_one_line(config, tmp_path):
+    path = tmp_path / "lista.csv"
+    path.write_bytes(b"nombre,apellidos\nAna,L\xf3pez\n\x00\x9d\xff\x10binario\n")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert result.exit_code != 0
+    assert type(result.exception).__name__ == "ImportFileError"
+    assert str(result.exception).startswith("lista.csv, línea 3: el archivo no es texto CSV")
+    assert Patient.select().count() == 0
+
+
+def test_import_undecodable_bytes_named_by_line(config, tmp_path):
+    path = tmp_path / "lista.csv"
+    # 0x81 is undefined in Windows-1252 and invalid as UTF-8.
+    path.write_bytes(",".join(HEADER).encode() + b"\nAna,L\x81pez\n")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert str(result.exception).startswith("lista.csv, línea 2: el archivo no es texto CSV")
+
+
+def test_import_doubled_quote_keeps_phone(config, tmp_path):
+    path = tmp_path / "lista.csv"
+    header = HEADER[:7] + ["contacto_alterno"]
+    row = ",".join(GOOD_ROW[:7]) + ',"Juan ""Güero"" Paz, 6121112233"'
+    path.write_text(",".join(header) + "\n" + row + "\n", encoding="utf-8")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    patient = Patient.get()
+    assert patient.alt_contact == 'Juan "Güero" Paz, 6121112233'
+    assert patient.phone == "6121234567"
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_import_semicolon_and_tab(config, tmp_path, delimiter):
+    path = tmp_path / "lista.csv"
+    path.write_text("\n".join(delimiter.join(row) for row in [HEADER, GOOD_ROW]) + "\n",
+                    encoding="utf-8")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert Patient.get().email == "ana@example.org"
+
+
+def test_import_quoted_semicolon_file(config, tmp_path):
+    path = tmp_path / "lista.csv"
+    row = ";".join(GOOD_ROW[:7]) + ';"diabetes; asma"'
+    path.write_text(";".join(HEADER[:8]) + "\n" + row + "\n", encoding="utf-8")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert result.exit_code != 0
+    assert "comorbilidad desconocida «diabetes; asma»" in result.output
+
+
+def test_import_windows_1252_and_bom(config, tmp_path):
+    lines = "\r\n".join(",".join(row) for row in [HEADER, GOOD_ROW]) + "\r\n"
+    cp1252 = write_bytes(tmp_path / "excel.csv", lines.encode("cp1252"))
+    with_bom = write_bytes(tmp_path / "bom.csv", lines.replace("ana@", "eva@").encode("utf-8-sig"))
+
+    for path in (cp1252, with_bom):
+        result = run(config, "patients", "import", str(path))
+        assert result.exit_code == 0, result.output
+    assert [patient.last_name for patient in Patient.select()] == ["López", "López"]
+
+
+def test_import_unclosed_quote_names_line(config, tmp_path):
+    path = tmp_path / "lista.csv"
+    row = ",".join(GOOD_ROW[:7]) + ',"diabetes'
+    path.write_text(",".join(HEADER[:8]) + "\n" + row + "\n", encoding="utf-8")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert type(result.exception).__name__ == "ImportFileError"
+    assert "lista.csv, línea 2: no se pudo leer la fila CSV" in str(result.exception)
+
+
+def test_import_rejects_line_break_in_name(config, tmp_path):
+    path = tmp_path / "lista.csv"
+    row = '"Ana\nMaría",' + ",".join(GOOD_ROW[1:])
+    path.write_text(",".join(HEADER) + "\n" + row + "\n", encoding="utf-8")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert "nombre: contiene un salto de línea" in result.output
+    assert Patient.select().count() == 0
+
+
+def test_import_error_lists_spanish_comorbidities(config, tmp_path):
+    path = write_csv(tmp_path / "lista.csv", [HEADER, BAD_ROW])
+
+    result = run(config, "patients", "import", str(path))
+
+    assert "válidas: diabetes, hipertensión, obesidad, EPOC" in result.output
+    assert "copd" not in result.output
+
+
+def write_bytes(path, content):
+    path.write_bytes(content)
+    return path

@@ -63,10 +63,14 @@ def patients():
 
 
 @patients.command(help=tr(
-    "Registra un paciente y le envía el primer cuestionario.\n\n"
+    "Registra un paciente y deja en la bandeja de salida su bienvenida con el primer "
+    "cuestionario. El servicio lo envía en su siguiente pasada; para enviarlo ya, use "
+    "«mailtriage questionnaires send».\n\n"
     "Ejemplo: mailtriage patients add --first-name Ana --last-name López --birth-date 1980-05-02 "
     "--sex F --unit UMF1 --email ana@example.org --phone 6121234567",
-    "Enrol a patient and send the first questionnaire.\n\n"
+    "Enrol a patient and queue the welcome with the first questionnaire in the outbox. "
+    "The service sends it on its next pass; to send it now, use "
+    "'mailtriage questionnaires send'.\n\n"
     "Example: mailtriage patients add --first-name Ana --last-name López --birth-date 1980-05-02 "
     "--sex F --unit UMF1 --email ana@example.org --phone 6121234567"))
 @profile_options
@@ -99,10 +103,15 @@ def add(app, staff, **options):
               help=tr("Incluye también a los pacientes dados de alta.", "Also include discharged patients."))
 @pass_app
 def list_patients(app, unit, include_discharged):
+    from mailtriage.enrolment import find_unit_code, unknown_unit_message
+    from mailtriage.errors import NotFoundError
     from mailtriage.patients_view import monitored_patients, patient_rows
 
     app.database
-    rows = patient_rows(monitored_patients(unit, include_discharged))
+    unit_code = find_unit_code(app.config, unit) if unit else None
+    if unit and unit_code is None:
+        raise NotFoundError(unknown_unit_message(app.config, unit))
+    rows = patient_rows(monitored_patients(unit_code, include_discharged))
     if not rows:
         click.echo(tr("No hay pacientes en seguimiento.", "No patients under monitoring."))
         return
@@ -132,6 +141,7 @@ def load_patient(patient_id: int):
 
 
 def profile_lines(patient) -> list[str]:
+    from mailtriage.display_names import COMORBIDITY_NAMES, display_list, yes_no
     from mailtriage.patients_view import status_name
 
     return [
@@ -146,7 +156,7 @@ def profile_lines(patient) -> list[str]:
            e=patient.email, t=patient.phone, a=patient.alt_contact or "-"),
         tr("Comorbilidades: {c}   Oxímetro: {o}   SpO2 basal: {b}",
            "Comorbidities: {c}   Oximeter: {o}   Baseline SpO2: {b}",
-           c=", ".join(patient.comorbidities) or "-", o=tr("sí", "yes") if patient.has_oximeter else "no",
+           c=display_list(COMORBIDITY_NAMES, patient.comorbidities), o=yes_no(patient.has_oximeter),
            b=patient.baseline_spo2 or "-"),
     ]
 
@@ -183,6 +193,7 @@ def show(app, patient_id):
 @pass_app
 def edit(app, patient_id, staff, **options):
     from mailtriage.audit import current_actor
+    from mailtriage.display_names import FIELD_NAMES, display_list
     from mailtriage.enrolment import edit_patient
 
     app.database
@@ -192,7 +203,7 @@ def edit(app, patient_id, staff, **options):
         click.echo(tr("Sin cambios.", "No changes."))
         return
     click.echo(tr("Paciente {id} actualizado: {f}.", "Patient {id} updated: {f}.",
-                  id=patient.id, f=", ".join(sorted(changed))))
+                  id=patient.id, f=display_list(FIELD_NAMES, sorted(changed))))
 
 
 @patients.command(help=tr(
@@ -204,8 +215,8 @@ def edit(app, patient_id, staff, **options):
     "Example: mailtriage patients discharge 12 --reason recovered --staff \"Dr. Ruiz\""))
 @click.argument("patient_id", metavar="ID", type=int)
 @click.option("--reason", required=True, metavar=tr("MOTIVO", "REASON"),
-              help=tr("Motivo: recuperado, hospitalizado, referido, rechazo o defuncion "
-                      "(o en inglés: recovered, hospitalised, referred, declined, deceased).",
+              help=tr("Motivo: recuperado, hospitalizado, referido, rechazo o defunción "
+                      "(también en inglés: recovered, hospitalised, referred, declined, deceased).",
                       "Reason: recovered, hospitalised, referred, declined or deceased "
                       "(or in Spanish: recuperado, hospitalizado, referido, rechazo, defuncion)."))
 @click.option("--force", is_flag=True,
@@ -216,12 +227,13 @@ def edit(app, patient_id, staff, **options):
 def discharge(app, patient_id, reason, force, staff):
     from mailtriage.audit import current_actor
     from mailtriage.discharge import discharge_patient
+    from mailtriage.display_names import DISCHARGE_REASON_NAMES, display_name
 
     app.database
     patient = discharge_patient(patient_id, reason, current_actor(staff), force=force)
     click.echo(tr("Paciente {id} dado de alta ({r}); ya no recibirá cuestionarios.",
                   "Patient {id} discharged ({r}); no more questionnaires will be sent.",
-                  id=patient.id, r=patient.discharge_reason))
+                  id=patient.id, r=display_name(DISCHARGE_REASON_NAMES, patient.discharge_reason)))
 
 
 @patients.command("import", help=tr(
