@@ -125,7 +125,7 @@ def test_history_lists_reports_and_calls(config):
     table = export_history(None)
 
     assert [row[4] for row in table.rows] == ["reporte", "llamada"]
-    assert "wants_call=True" in table.rows[0][6]
+    assert table.rows[0][6].startswith("llamada: sí | ")
     assert table.rows[1][6] == "contestada: Bien"
 
 
@@ -198,3 +198,63 @@ def test_cli_requires_one_dataset(config):
 
     assert result.exit_code != 0
     assert "una sola" in str(result.exception)
+
+
+def test_history_names_call_outcome(config):
+    from mailtriage.calls import log_call
+
+    patient = enrol(config)
+    log_call(patient.id, "no_answer", "", "enfermera")
+
+    table = export_history(None)
+
+    assert table.rows[0][6] == "sin respuesta"
+
+
+def test_non_reporting_names_call_rules(config):
+    from mailtriage.calls import sync_report_entries
+
+    patient = enrol(config)
+    add_report(patient, "amarillo", "N", at=clock.now() - timedelta(days=1))
+    sync_report_entries()
+
+    table = export_non_reporting()
+
+    assert table.rows[0][9] == "reporte"
+
+
+@pytest.mark.parametrize("per", ["paciente", "patient", "PACIENTE"])
+def test_cli_per_either_language(config, per):
+    patient = enrol(config)
+    add_report(patient, "rojo")
+    add_report(patient, "rojo")
+
+    result = CliRunner().invoke(build_cli(), ["--config", str(config.path), "export", "--color",
+                                              "rojo", "--per", per])
+
+    assert result.exit_code == 0, result.output
+    rows = read_csv(result.stdout_bytes)
+    assert rows[0][0] == "ID paciente"
+    assert len(rows) == 2
+
+
+def test_cli_help_shows_spanish_per(config):
+    result = CliRunner().invoke(build_cli(), ["--config", str(config.path), "export", "--help"])
+
+    assert "[reporte|paciente]" in result.output
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--output", "x.pdf"],
+    ["--output", "x.xlsx", "--format", "csv"],
+])
+def test_cli_rejects_output_format_mismatch(config, tmp_path, arguments):
+    arguments = [str(tmp_path / argument) if argument.startswith("x.") else argument
+                 for argument in arguments]
+
+    result = CliRunner().invoke(build_cli(), ["--config", str(config.path), "export", "--history",
+                                              *arguments])
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ExportError)
+    assert list(tmp_path.glob("x.*")) == []

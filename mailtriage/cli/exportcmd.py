@@ -5,11 +5,15 @@ from pathlib import Path
 
 import click
 
+from mailtriage.cli.choices import NamedChoice
 from mailtriage.cli.common import pass_app
 from mailtriage.i18n import tr
 
 # Below this many rows an export finishes too fast for a progress bar to help.
 PROGRESS_MIN_ROWS = 500
+PER_NAMES = {"report": ("reporte", "report"), "patient": ("paciente", "patient")}
+# The extension of --output for each file format.
+EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx"}
 
 
 @click.command(help=tr(
@@ -33,11 +37,13 @@ PROGRESS_MIN_ROWS = 500
               help=tr("Desde esta fecha local (AAAA-MM-DD o DD/MM/AAAA).",
                       "From this local date (YYYY-MM-DD or DD/MM/YYYY)."))
 @click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default=None,
-              help=tr("Formato del archivo; por omisión, la extensión de --output, o csv.",
-                      "File format; default: the extension of --output, or csv."))
-@click.option("--per", type=click.Choice(["patient", "report"]), default="report", show_default=True,
-              help=tr("Una fila por reporte o por paciente (con su último reporte).",
-                      "One row per report, or per patient (with the latest report)."))
+              help=tr("Formato del archivo; por omisión, la extensión de --output (.csv o .xlsx), "
+                      "o csv.", "File format; default: the extension of --output (.csv or .xlsx), "
+                      "or csv."))
+@click.option("--per", type=NamedChoice(PER_NAMES), default="report",
+              help=tr("Una fila por reporte o por paciente (con su último reporte). Por omisión: "
+                      "reporte.", "One row per report, or per patient (with the latest report). "
+                      "Default: report."))
 @click.option("--output", "-o", default="-", metavar=tr("ARCHIVO", "FILE"),
               help=tr("Archivo de salida; «-» escribe en la salida estándar.",
                       "Output file; '-' writes to standard output."))
@@ -56,8 +62,8 @@ def export(app, colors, non_reporting, history, since, file_format, per, output,
         raise ExportError(tr("indique una sola de --color, --non-reporting o --history",
                              "give exactly one of --color, --non-reporting or --history"))
 
+    file_format = choose_format(file_format, output)
     table = build_table(kinds[0], colors, since.date() if since else None, per)
-    file_format = file_format or ("xlsx" if output.lower().endswith(".xlsx") else "csv")
     content = render_with_progress(table, file_format, render)
 
     if output == "-":
@@ -70,6 +76,25 @@ def export(app, colors, non_reporting, history, since, file_format, per, output,
     audit.record(audit.current_actor(staff), audit.EXPORT, None, dataset=kinds[0],
                  colors=colors or "", format=file_format, per=per, rows=len(table.rows),
                  output=output)
+
+
+def choose_format(file_format: str | None, output: str) -> str:
+    """Return the file format from --format or the extension of --output, and reject a mismatch."""
+    from mailtriage.export import ExportError
+
+    suffix = Path(output).suffix.lower() if output != "-" else ""
+    if suffix and suffix not in EXTENSIONS:
+        raise ExportError(tr(
+            "{f}: extensión no válida «{x}»; la exportación se escribe como .csv o .xlsx",
+            "{f}: invalid extension '{x}'; the export is written as .csv or .xlsx",
+            f=output, x=suffix))
+    from_suffix = EXTENSIONS.get(suffix)
+    if file_format and from_suffix and file_format != from_suffix:
+        raise ExportError(tr(
+            "--format {fmt} no coincide con la extensión de {f}; cambie uno de los dos",
+            "--format {fmt} does not match the extension of {f}; change one of them",
+            fmt=file_format, f=output))
+    return file_format or from_suffix or "csv"
 
 
 def build_table(kind: str, colors: str | None, since, per: str):
