@@ -430,11 +430,41 @@ def test_send_unknown_patient_fails(config):
     assert "no existe el paciente 999" in str(result.exception)
 
 
-def test_send_without_options_is_usage_error(config):
+def test_send_without_options_issues_due(config):
+    add_patient()
+    clock.set_now(utc(4, 17))
+
     result = run_cli(config, "questionnaires", "send")
 
-    assert result.exit_code == 2
-    assert "--all-due" in result.output
+    assert result.exit_code == 0, result.output
+    assert "Cuestionarios emitidos: 1 (1 diarios, 0 a solicitud)." in result.output
+    assert Issuance.get().kind == "daily"
+
+
+def test_send_repeated_patient_issues_once(config):
+    patient = add_patient()
+    clock.set_now(utc(4, 10))
+
+    result = run_cli(config, "questionnaires", "send", "--patient", str(patient.id),
+                     "--patient", str(patient.id))
+
+    assert result.exit_code == 0, result.output
+    assert "Cuestionarios emitidos: 1 (0 diarios, 1 a solicitud)." in result.output
+    assert Issuance.select().count() == 1
+
+
+def test_send_discharged_patient_names_status(config):
+    patient = add_patient()
+    patient.status = "discharged"
+    patient.save()
+
+    result = run_cli(config, "questionnaires", "send", "--patient", str(patient.id))
+
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "no está en seguimiento (alta médica)" in message
+    assert "discharged" not in message
+    assert Issuance.select().count() == 0
 
 
 def test_send_many_shows_progress_label(config):

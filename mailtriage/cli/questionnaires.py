@@ -22,26 +22,29 @@ def questionnaires():
     "Emite cuestionarios y envía la bandeja de salida.\n\n"
     "--patient envía un cuestionario a solicitud a ese paciente, a cualquier hora; "
     "--all-due emite el cuestionario diario de cada paciente en monitoreo que ya llegó "
-    "a la hora configurada y aún no lo recibe hoy.\n\n"
+    "a la hora configurada y aún no lo recibe hoy. Sin opciones, hace lo mismo que "
+    "--all-due.\n\n"
     "Ejemplo: mailtriage questionnaires send --all-due",
     "Issue questionnaires and send the outbox.\n\n"
     "--patient sends an on-demand questionnaire to that patient at any time; "
     "--all-due issues the daily questionnaire of every monitored patient whose "
-    "configured time has come and who has not received it today.\n\n"
+    "configured time has come and who has not received it today. Without options, "
+    "it does the same as --all-due.\n\n"
     "Example: mailtriage questionnaires send --all-due"))
 @click.option("--patient", "patient_ids", type=int, multiple=True, metavar="ID",
-              help=tr("Id del paciente (se puede repetir).", "Patient id (may be repeated)."))
+              help=tr("Id del paciente (se puede repetir; cada paciente recibe un solo cuestionario).",
+                      "Patient id (may be repeated; each patient gets one questionnaire)."))
 @click.option("--all-due", is_flag=True,
               help=tr("Emite todos los cuestionarios diarios pendientes.",
                       "Issue every daily questionnaire that is due."))
 @pass_app
 def send(app, patient_ids, all_due):
-    if not patient_ids and not all_due:
-        raise click.UsageError(tr("indique --patient ID o --all-due",
-                                  "give --patient ID or --all-due"))
+    if not patient_ids:
+        all_due = True
 
     app.database
-    on_demand = issue_on_demand(app.config, patient_ids)
+    # A repeated --patient names the same patient, so it issues one questionnaire.
+    on_demand = issue_on_demand(app.config, list(dict.fromkeys(patient_ids)))
     due = issue_all_due(app.config) if all_due else 0
     sending = send_outbox(app.config)
     click.echo(summary_line(on_demand, due, sending))
@@ -54,19 +57,33 @@ def send(app, patient_ids, all_due):
 
 
 def issue_on_demand(config, patient_ids) -> int:
-    from mailtriage.errors import NotFoundError
     from mailtriage.mailtemplates import configured_unit
-    from mailtriage.models import Patient
     from mailtriage.questionnaires import ON_DEMAND, issue_questionnaire
 
-    for patient_id in patient_ids:
-        patient = Patient.get_or_none(Patient.id == patient_id)
-        if patient is None:
-            raise NotFoundError(tr(
-                "no existe el paciente {id}; búsquelo con: mailtriage patients list",
-                "patient {id} not found; look it up with: mailtriage patients list", id=patient_id))
+    patients = [monitored_patient(patient_id) for patient_id in patient_ids]
+    for patient in patients:
         issue_questionnaire(patient, configured_unit(patient, config), config, kind=ON_DEMAND)
-    return len(patient_ids)
+    return len(patients)
+
+
+def monitored_patient(patient_id: int):
+    """Return the patient, or raise an error when the id is unknown or the patient is discharged."""
+    from mailtriage.display_names import STATUS_NAMES, display_name
+    from mailtriage.errors import NotFoundError
+    from mailtriage.models import Patient
+    from mailtriage.questionnaires import NotMonitoredError
+
+    patient = Patient.get_or_none(Patient.id == patient_id)
+    if patient is None:
+        raise NotFoundError(tr(
+            "no existe el paciente {id}; búsquelo con: mailtriage patients list",
+            "patient {id} not found; look it up with: mailtriage patients list", id=patient_id))
+    if patient.status != "monitoring":
+        raise NotMonitoredError(tr(
+            "el paciente {id} no está en seguimiento ({estado}); no se le envían cuestionarios",
+            "patient {id} is not under monitoring ({estado}); no questionnaires are sent",
+            id=patient_id, estado=display_name(STATUS_NAMES, patient.status)))
+    return patient
 
 
 def issue_all_due(config) -> int:
