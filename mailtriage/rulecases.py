@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mailtriage.caseshape import nonreporting_case_problem, triage_case_problem
 from mailtriage.contracts import PastReport, PatientProfile, Unreadable
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
@@ -35,23 +36,35 @@ class CaseError(MailtriageError):
 
 @dataclass
 class CaseFailure:
-    """One case whose outcome differs from its expectation, or that could not run."""
+    """One case whose outcome differs from its expectation, or that is malformed and could not run."""
 
     case_id: str
     differences: list[str]
+    malformed: bool = False
 
 
 def load_cases(path: Path) -> list[dict]:
-    """Read a case table; raise CaseError naming the file when it is not a JSON list of cases."""
+    """Read a case table; raise CaseError naming the file when it is not a non-empty JSON list of cases."""
     try:
         cases = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise CaseError(tr("{f}: no se pudo leer ({why})", "{f}: cannot read it ({why})",
                            f=path, why=exc.strerror or exc)) from exc
-    except ValueError as exc:
-        raise CaseError(tr("{f}: no es JSON válido: {why}", "{f}: not valid JSON: {why}", f=path, why=exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise CaseError(tr("{f}: no es texto UTF-8 (byte {b} en la posición {n}); guárdelo como UTF-8",
+                           "{f}: not UTF-8 text (byte {b} at offset {n}); save it as UTF-8",
+                           f=path, b=hex(exc.object[exc.start]), n=exc.start)) from exc
+    except json.JSONDecodeError as exc:
+        raise CaseError(tr("{f}: no es JSON válido en la línea {l}, columna {c}; revise comas, comillas y "
+                           "corchetes (JSON: {why})",
+                           "{f}: not valid JSON at line {l}, column {c}; check the commas, quotes and brackets "
+                           "(JSON: {why})", f=path, l=exc.lineno, c=exc.colno, why=exc.msg)) from exc
+
     if not isinstance(cases, list) or not all(isinstance(case, dict) and "id" in case for case in cases):
         raise CaseError(tr("{f}: debe ser una lista de casos con «id»", "{f}: must be a list of cases with 'id'",
+                           f=path))
+    if not cases:
+        raise CaseError(tr("{f}: no contiene casos; agregue al menos uno", "{f}: contains no cases; add at least one",
                            f=path))
     return cases
 
@@ -61,17 +74,32 @@ def is_nonreporting_case(case: dict) -> bool:
 
 
 def run_cases(cases: list[dict], ruleset: RuleSet) -> list[CaseFailure]:
-    """Run every case of a table, of either kind, and return the failures."""
+    """Run every case of a table, of either kind, and return the failures and the malformed cases."""
     failures = []
     for case in cases:
-        try:
-            differences = (run_nonreporting_case(case, ruleset) if is_nonreporting_case(case)
-                           else run_triage_case(case, ruleset))
-        except (KeyError, TypeError, ValueError) as exc:
-            differences = [tr("caso mal formado: {e!r}", "malformed case: {e!r}", e=exc)]
-        if differences:
+        nonreporting = is_nonreporting_case(case)
+        problem = nonreporting_case_problem(case) if nonreporting else triage_case_problem(case)
+        if problem is None:
+            problem, differences = _run_case(case, nonreporting, ruleset)
+        if problem is not None:
+            failures.append(CaseFailure(str(case["id"]), [problem], malformed=True))
+        elif differences:
             failures.append(CaseFailure(str(case["id"]), differences))
     return failures
+
+
+def _run_case(case: dict, nonreporting: bool, ruleset: RuleSet) -> tuple[str | None, list[str]]:
+    """Run one well-shaped case; return (problem, differences), with a problem for a value it cannot use."""
+    try:
+        differences = (run_nonreporting_case(case, ruleset) if nonreporting
+                       else run_triage_case(case, ruleset))
+    except KeyError as exc:
+        return tr("falta {k}", "{k} is missing", k=exc.args[0]), []
+    except ValueError as exc:
+        return str(exc), []
+    except TypeError as exc:
+        return tr("valor de tipo no válido ({why})", "value of an invalid type ({why})", why=exc), []
+    return None, differences
 
 
 def case_profile(profile: dict, onset_days_ago: int | None = None) -> PatientProfile:
@@ -100,9 +128,15 @@ def case_now(timezone_name: str) -> datetime:
 
 
 def parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"received_at without a UTC offset: {text}")
+    """Read a case's ``received_at``; raise ValueError, in the staff's language, unless it is ISO 8601 with an offset."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(tr("received_at {t!r} no es una fecha y hora ISO 8601 con zona (ej. 2026-12-04T18:00-06:00)",
+                            "received_at {t!r} is not an ISO 8601 date and time with offset "
+                            "(e.g. 2026-12-04T18:00-06:00)", t=text))
     return moment
 
 
@@ -118,7 +152,8 @@ def case_history(case: dict, now: datetime) -> list[PastReport]:
         days_ago = entry["days_ago"]
         hours_ago = entry.get("hours_ago", days_ago * 24 if days_ago >= 1 else None)
         if hours_ago is None or not (hours_ago > 0 and 24 * (days_ago - 1) < hours_ago < 24 * (days_ago + 1)):
-            raise ValueError(f"hours_ago {hours_ago} does not fit days_ago {days_ago}")
+            raise ValueError(tr("hours_ago {h} no cae en days_ago {d}", "hours_ago {h} does not fit days_ago {d}",
+                                h=hours_ago, d=days_ago))
         history.append(PastReport(now - timedelta(hours=hours_ago), answers, entry["color"],
                                   local_date=now.date() - timedelta(days=days_ago)))
     return history

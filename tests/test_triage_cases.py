@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from mailtriage.cli import build_cli
 from mailtriage.i18n import set_language
-from mailtriage.rulecases import load_cases, run_cases
+from mailtriage.rulecases import CaseError, load_cases, run_cases
 from mailtriage.ruleset import default_ruleset
 
 DATA = Path(__file__).parent / "data"
@@ -77,7 +77,8 @@ def test_runner_rejects_hours_outside_day():
     failures = run_cases([case], default_ruleset())
 
     assert len(failures) == 1
-    assert "caso mal formado" in failures[0].differences[0]
+    assert failures[0].malformed
+    assert failures[0].differences == ["hours_ago 60 no cae en days_ago 1"]
 
 
 def run_cli(*arguments):
@@ -147,3 +148,94 @@ def test_triage_command_unknown_patient(store, tmp_path):
 
     assert result.exit_code == 1
     assert "no existe el paciente 999" in str(result.exception)
+
+
+def write_table(tmp_path, cases) -> Path:
+    table = tmp_path / "casos.json"
+    table.write_text(cases if isinstance(cases, str) else json.dumps(cases), encoding="utf-8")
+    return table
+
+
+def test_rules_test_empty_table_fails(tmp_path):
+    table = write_table(tmp_path, "[]")
+
+    result = run_cli("rules", "test", str(table))
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, CaseError)
+    assert str(result.exception) == f"{table}: no contiene casos; agregue al menos uno"
+    assert "0 correctos" not in result.output
+
+
+def test_rules_test_json_error_names_place(tmp_path):
+    table = write_table(tmp_path, '[\n  {"id": "T01", "answers": {}}\n  {"id": "T02"}\n]')
+
+    result = run_cli("rules", "test", str(table))
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, CaseError)
+    message = str(result.exception)
+    assert message.startswith(f"{table}: no es JSON válido en la línea 3, columna 3; revise comas")
+    assert message.endswith("(JSON: Expecting ',' delimiter)")
+    assert "\n" not in message
+
+
+def test_rules_test_not_utf8(tmp_path):
+    table = tmp_path / "casos.json"
+    table.write_bytes(b"\xff\xfe[]")
+
+    result = run_cli("rules", "test", str(table))
+
+    assert result.exit_code == 1
+    assert "no es texto UTF-8 (byte 0xff en la posición 0)" in str(result.exception)
+
+
+def misspelled(case_id: str, table=TRIAGE_CASES, **changes) -> dict:
+    """Return a copy of a shipped case with keys renamed: ``section={"old": "new"}``."""
+    case = json.loads(json.dumps(next(case for case in load_cases(table) if case["id"] == case_id)))
+    for section, renames in changes.items():
+        for old, new in renames.items():
+            case[section][new] = case[section].pop(old)
+    return case
+
+
+MALFORMED_CASES = [
+    ("profile key", misspelled("T05", profile={"onset_days_ago": "onset_day_ago"}),
+     "caso T05 mal formado: falta onset_days_ago"),
+    ("optional profile key", misspelled("T05", profile={"has_oximeter": "has_oxymeter"}),
+     "caso T05 mal formado: clave desconocida has_oxymeter en profile"),
+    ("answer key", misspelled("T05", answers={"spo2": "spo22"}),
+     "caso T05 mal formado: respuesta desconocida spo22 en answers"),
+    ("expected key", misspelled("T05", expected={"color": "colour"}),
+     "caso T05 mal formado: clave desconocida colour en expected"),
+    ("expected color", dict(misspelled("T05"), expected={"color": "morado"}),
+     "caso T05 mal formado: color esperado no válido 'morado'; use: verde, amarillo, rojo"),
+    ("profile type", dict(misspelled("T05"), profile={"age": "viejo", "onset_days_ago": 3}),
+     "caso T05 mal formado: age debe ser un número entero, no 'viejo'"),
+    ("received_at", dict(misspelled("T05"), received_at="ayer"),
+     "caso T05 mal formado: received_at 'ayer' no es una fecha y hora ISO 8601 con zona"),
+    ("non-reporting call", dict(misspelled("NR01", NONREPORTING_CASES), calls=[{"hours_ago": 2}]),
+     "caso NR01 mal formado: falta answered en calls[1]"),
+]
+
+
+@pytest.mark.parametrize("label, case, line", MALFORMED_CASES, ids=[row[0] for row in MALFORMED_CASES])
+def test_rules_test_names_malformed_case(tmp_path, label, case, line):
+    table = write_table(tmp_path, [case])
+
+    result = run_cli("rules", "test", str(table))
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"✗ {line}")
+    assert "Error" not in result.output
+    assert "0 correctos, 1 fallidos" in result.output
+
+
+def test_history_answer_key_checked(tmp_path):
+    case = misspelled("T01")
+    case["history"][0]["answers"]["tos"] = True
+
+    failures = run_cases([case], default_ruleset())
+
+    assert failures[0].malformed
+    assert failures[0].differences == ["respuesta desconocida tos en history[1].answers"]

@@ -21,6 +21,14 @@ def _ruleset(app, rules_file: str | None):
     return load_ruleset(rules_file) if rules_file else ruleset_for(app.config)
 
 
+def failure_line(failure) -> str:
+    """Write one failed or malformed case as one line."""
+    if failure.malformed:
+        return "✗ " + tr("caso {c} mal formado: {p}", "case {c} is malformed: {p}",
+                         c=failure.case_id, p="; ".join(failure.differences))
+    return f"✗ {failure.case_id}: " + "; ".join(failure.differences)
+
+
 def color_name(color: str) -> str:
     spanish, english = COLOR_NAMES.get(color, (color, color))
     return tr(spanish, english)
@@ -48,7 +56,7 @@ def test_cases(app, cases, rules_file):
     table = load_cases(Path(cases))
     failures = run_cases(table, ruleset)
     for failure in failures:
-        click.echo(f"✗ {failure.case_id}: " + "; ".join(failure.differences))
+        click.echo(failure_line(failure))
 
     click.echo(tr("{p} correctos, {f} fallidos", "{p} passed, {f} failed",
                   p=len(table) - len(failures), f=len(failures)))
