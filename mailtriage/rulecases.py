@@ -10,6 +10,7 @@ a case are ignored on purpose: a reply is a report of the day it arrived.
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,8 @@ CASE_LOCAL_TIME = time(18, 0)
 CASE_DATE = date(2026, 12, 4)
 DEFAULT_CASE_TIMEZONE = "America/Mexico_City"
 UNREADABLE_MARK = "unreadable"
+# The clinical case tables in mailtriage/data/cases, which `rules check` runs against an edited rule file.
+PACKAGED_CASE_TABLES = ("triage_cases.json", "nonreporting_cases.json")
 
 
 class CaseError(MailtriageError):
@@ -67,6 +70,18 @@ def load_cases(path: Path) -> list[dict]:
         raise CaseError(tr("{f}: no contiene casos; agregue al menos uno", "{f}: contains no cases; add at least one",
                            f=path))
     return cases
+
+
+def packaged_case_paths() -> list[Path]:
+    """Return the clinical case tables shipped with the package, triage first."""
+    folder = resources.files("mailtriage") / "data" / "cases"
+    return [Path(str(folder / name)) for name in PACKAGED_CASE_TABLES]
+
+
+def run_packaged_cases(ruleset: RuleSet) -> tuple[int, list[CaseFailure]]:
+    """Run the shipped case tables against a rule set; return the number of cases and the failures."""
+    cases = [case for path in packaged_case_paths() for case in load_cases(path)]
+    return len(cases), run_cases(cases, ruleset)
 
 
 def is_nonreporting_case(case: dict) -> bool:

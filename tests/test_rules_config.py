@@ -9,13 +9,13 @@ from mailtriage.cli import build_cli
 from mailtriage.config import load_config
 from mailtriage.errors import RulesError
 from mailtriage.i18n import set_language
-from mailtriage.rulecases import load_cases, run_cases
+from mailtriage.rulecases import load_cases, packaged_case_paths, run_cases
 from mailtriage.ruleinputs import INPUTS, NONREPORTING_INPUTS, STAGED_INPUTS, build_context, compute_inputs
 from mailtriage.ruleset import load_ruleset, packaged_rules_path, ruleset_for
 from mailtriage.ruletrial import _NOW, _trial_reports
 from mailtriage.ruletypes import INPUT_TYPES
 
-from test_triage_cases import TRIAGE_CASES
+from test_triage_cases import NONREPORTING_CASES, TRIAGE_CASES
 
 PACKAGED = packaged_rules_path().read_text(encoding="utf-8")
 
@@ -253,6 +253,44 @@ def test_check_command_broken_file(tmp_path):
 
     assert result.exit_code == 1
     assert result.output == f"✗ {path}: regla R03: nombre de dato desconocido «cianosis» en la condición\n"
+
+
+def test_check_command_runs_reference_cases(tmp_path):
+    path = write_rules(tmp_path, edited("FEVER_STREAK_STANDARD = 3", "FEVER_STREAK_STANDARD = 2"))
+
+    result = run_cli("rules", "check", str(path))
+
+    lines = result.output.splitlines()
+    assert result.exit_code == 0
+    assert lines[0].startswith(f"✓ {path}: reglas válidas")
+    assert lines[1] == ("⚠ 2 de 90 casos clínicos de referencia dan otro resultado con estas reglas; "
+                        "confirme que cada cambio es intencional:")
+    assert lines[2].startswith("⚠ T36: color: se esperaba verde, se obtuvo amarillo")
+    assert lines[3] == "⚠ T41: rules: se esperaba ['Y08'], se obtuvo ['Y07', 'Y08']"
+    assert len(lines) == 4
+
+
+def test_check_command_packaged_rules_no_warnings():
+    result = run_cli("rules", "check")
+
+    assert result.exit_code == 0
+    assert "⚠" not in result.output
+
+
+def test_check_command_rejects_rule_that_cannot_fire(tmp_path):
+    path = write_rules(tmp_path, edited('condition = "chest_pain == true"', 'condition = "chest_pain == 1"'))
+
+    result = run_cli("rules", "check", str(path))
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"✗ {path}: regla R02: la condición compara un dato de tipo sí/no")
+    assert "reglas válidas" not in result.output
+
+
+def test_packaged_case_tables_match_test_data():
+    shipped = [path.read_text(encoding="utf-8") for path in packaged_case_paths()]
+
+    assert shipped == [TRIAGE_CASES.read_text(encoding="utf-8"), NONREPORTING_CASES.read_text(encoding="utf-8")]
 
 
 def test_show_command_lists_rules_and_inputs():

@@ -65,23 +65,39 @@ def test_cases(app, cases, rules_file):
 
 
 @rules.command("check", help=tr(
-    "Valida un archivo de reglas (por omisión, el configurado) sin arrancar el servicio.\n\n"
+    "Valida un archivo de reglas (por omisión, el configurado) sin arrancar el servicio, y corre contra él "
+    "los casos clínicos de referencia incluidos en el programa. Un caso que da otro resultado es un aviso, "
+    "no un error: un médico puede cambiar un umbral a propósito. Termina con 0 si las reglas son válidas, "
+    "aun con avisos, y con 1 si hay un error.\n\n"
     "Ejemplo: mailtriage rules check reglas-unidad.toml",
-    "Validate a rule file (by default, the configured one) without starting the service.\n\n"
+    "Validate a rule file (by default, the configured one) without starting the service, and run the "
+    "reference clinical cases shipped with the program against it. A case with another outcome is a "
+    "warning, not an error: a physician may change a threshold on purpose. Exits with 0 when the rules are "
+    "valid, even with warnings, and with 1 on an error.\n\n"
     "Example: mailtriage rules check unit-rules.toml"))
 @click.argument("rules_file", metavar=tr("[ARCHIVO]", "[FILE]"), required=False)
 @pass_app
 def check(app, rules_file):
     from mailtriage.errors import RulesError
+    from mailtriage.rulecases import run_packaged_cases
 
     try:
         ruleset = _ruleset(app, rules_file)
+        total, differing = run_packaged_cases(ruleset)
     except RulesError as exc:
         click.echo(f"✗ {exc}")
         sys.exit(1)
+
     click.echo(tr("✓ {f}: reglas válidas (versión {v}; {n} reglas de triage, {m} sin reporte)",
                   "✓ {f}: valid rules (version {v}; {n} triage rules, {m} non-reporting)",
                   f=ruleset.source, v=ruleset.version, n=len(ruleset.rules), m=len(ruleset.nonreporting_rules)))
+    if differing:
+        click.echo(tr("⚠ {d} de {t} casos clínicos de referencia dan otro resultado con estas reglas; "
+                      "confirme que cada cambio es intencional:",
+                      "⚠ {d} of {t} reference clinical cases have another outcome with these rules; "
+                      "confirm that each change is intended:", d=len(differing), t=total))
+    for failure in differing:
+        click.echo("⚠ " + failure_line(failure).removeprefix("✗ "))
 
 
 @rules.command("show", help=tr(
