@@ -9,6 +9,10 @@ import os
 from datetime import datetime
 
 from mailtriage import clock
+from mailtriage.display_names import (
+    AUDIT_DETAIL_NAMES, CALL_OUTCOME_NAMES, COLOR_NAMES, DISCHARGE_REASON_NAMES,
+    EXPORT_DATASET_NAMES, EXPORT_ROW_NAMES, FIELD_NAMES, display_name, yes_no,
+)
 from mailtriage.models import AuditEvent, Patient
 
 ENROL = "enrol"
@@ -17,6 +21,13 @@ CALL = "call"
 DISCHARGE = "discharge"
 EXPORT = "export"
 IMPORT = "import"
+
+# Detail keys whose stored codes have display names.
+DETAIL_VALUE_NAMES = {
+    "fields": FIELD_NAMES, "reason": DISCHARGE_REASON_NAMES, "outcome": CALL_OUTCOME_NAMES,
+    "old_color": COLOR_NAMES, "new_color": COLOR_NAMES, "dataset": EXPORT_DATASET_NAMES,
+    "per": EXPORT_ROW_NAMES,
+}
 
 
 def current_actor(staff: str | None = None) -> str:
@@ -44,3 +55,19 @@ def list_events(patient_id: int | None = None, since: datetime | None = None) ->
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     return list(query)
+
+
+def detail_text(detail: dict) -> str:
+    """Return an event's details as "name: value" pairs in the active language, sorted by name."""
+    parts = [f"{display_name(AUDIT_DETAIL_NAMES, key)}: {_detail_value(key, value)}"
+             for key, value in detail.items()]
+    return "; ".join(sorted(parts))
+
+
+def _detail_value(key: str, value) -> str:
+    names = DETAIL_VALUE_NAMES.get(key, {})
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, list):
+        return ", ".join(display_name(names, item) for item in value) or "-"
+    return display_name(names, value)

@@ -1,10 +1,10 @@
 """Names staff read for stored codes: comorbidities, statuses, reasons, fields, outcomes, answers.
 
 The database stores short English or Spanish codes (``copd``,
-``discharged``, ``sin_respuesta``). Staff never see them: every place that
-shows one (patients show, exports, import errors, edit messages) looks it
-up in the one table of its concept here, so a name is written once in
-each language.
+``discharged``, ``sin_respuesta``). The staff views (patients show and
+list, exports, import errors, edit messages, the audit list) look each
+code up in the one table of its concept here, so a name is written once
+in each language. A code missing from its table is shown as stored.
 """
 
 from mailtriage.i18n import tr
@@ -81,6 +81,71 @@ FIELD_NAMES = {
     "social_security_number": ("NSS", "NSS"),
     "language": ("idioma", "language"),
 }
+
+COLOR_NAMES = {
+    "verde": ("verde", "green"),
+    "amarillo": ("amarillo", "yellow"),
+    "rojo": ("rojo", "red"),
+}
+
+# Staff actions in the audit trail, by the action codes their modules record.
+AUDIT_ACTION_NAMES = {
+    "enrol": ("registro", "enrolment"),
+    "edit": ("corrección", "edit"),
+    "call": ("llamada", "call"),
+    "discharge": ("alta médica", "discharge"),
+    "export": ("exportación", "export"),
+    "import": ("importación", "import"),
+    "retriage": ("reclasificación", "re-triage"),
+    "outbox_retry": ("reintento de envío", "outbox retry"),
+    "quarantine_retry": ("reintento de cuarentena", "quarantine retry"),
+    "dismiss_message": ("mensaje descartado", "message dismissed"),
+    "retention_purge": ("purga por retención", "retention purge"),
+}
+
+# The keys of audit event details.
+AUDIT_DETAIL_NAMES = {
+    "unit": ("unidad", "unit"),
+    "fields": ("campos", "fields"),
+    "reason": ("motivo", "reason"),
+    "forced": ("forzada", "forced"),
+    "closed_entries": ("entradas cerradas", "closed entries"),
+    "unsent_mail_skipped": ("correos no enviados omitidos", "unsent mail skipped"),
+    "file": ("archivo", "file"),
+    "enrolled": ("registrados", "enrolled"),
+    "skipped_lines": ("líneas omitidas", "skipped lines"),
+    "dataset": ("datos", "dataset"),
+    "colors": ("semáforos", "colors"),
+    "format": ("formato", "format"),
+    "per": ("una fila por", "one row per"),
+    "rows": ("filas", "rows"),
+    "output": ("salida", "output"),
+    "call": ("llamada", "call"),
+    "outcome": ("resultado", "outcome"),
+    "reviewed_messages": ("mensajes revisados", "reviewed messages"),
+    "message": ("mensaje", "message"),
+    "report_id": ("reporte", "report"),
+    "old_color": ("semáforo anterior", "old color"),
+    "new_color": ("semáforo nuevo", "new color"),
+    "ruleset_version": ("versión de reglas", "rule set version"),
+    "outbox": ("correo de salida", "outbox message"),
+    "attempts": ("intentos", "attempts"),
+    "inbound_id": ("mensaje recibido", "inbound message"),
+    "cutoff": ("fecha de corte", "cutoff"),
+    "patients": ("pacientes", "patients"),
+    "raw_messages": ("mensajes originales", "raw messages"),
+    "reports": ("reportes", "reports"),
+    "call_list_entries": ("entradas de la lista de llamadas", "call list entries"),
+    "outbox_messages": ("correos enviados", "sent emails"),
+}
+
+EXPORT_DATASET_NAMES = {
+    "color": ("reportes por semáforo", "reports by color"),
+    "non_reporting": ("sin reporte", "non-reporting"),
+    "history": ("historia", "history"),
+}
+
+EXPORT_ROW_NAMES = {"report": ("reporte", "report"), "patient": ("paciente", "patient")}
 
 TREND_NAMES = {
     "better": ("mejor", "better"),

@@ -4,7 +4,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mailtriage.display_names import (
-    CALL_OUTCOME_NAMES, DISCHARGE_REASON_NAMES, STATUS_NAMES, display_name,
+    CALL_OUTCOME_NAMES, COLOR_NAMES, DISCHARGE_REASON_NAMES, STATUS_NAMES, display_name,
 )
 from mailtriage.display_names import answers_text as answers_in_words
 from mailtriage.i18n import tr
@@ -13,10 +13,7 @@ from mailtriage.models import Patient, Report, Unit
 
 def color_name(color: str | None) -> str:
     """Return the color as staff read it: verde/amarillo/rojo, or green/yellow/red in English."""
-    names = {"verde": ("verde", "green"), "amarillo": ("amarillo", "yellow"), "rojo": ("rojo", "red")}
-    if color not in names:
-        return "-"
-    return tr(*names[color])
+    return display_name(COLOR_NAMES, color)
 
 
 def status_name(status: str) -> str:

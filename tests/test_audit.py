@@ -72,7 +72,40 @@ def test_cli_lists_events_of_patient(config):
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert "enfermera  enrol  paciente 1" in lines[0]
+    assert "enfermera  registro  paciente 1  unidad: UMF-34" in lines[0]
+
+
+def test_cli_names_actions_and_details(config):
+    patient = enrol(config)
+    edit_patient(patient, {"phone": "612 000 1111", "comorbidities": "EPOC"}, config, "enfermera")
+    add_report(patient, "amarillo", "N")
+    log_call(patient.id, "no_answer", "", "enfermera")
+    discharge_patient(patient.id, "defunción", "Dra. Ruiz", force=True)
+
+    result = run(config, "audit", "--patient", str(patient.id))
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert "corrección  paciente 1  campos: comorbilidades, teléfono" in lines[1]
+    assert "llamada  paciente 1" in lines[2]
+    assert "resultado: sin respuesta" in lines[2]
+    assert "alta médica  paciente 1" in lines[3]
+    assert "forzada: sí" in lines[3]
+    assert "motivo: defunción" in lines[3]
+    for code in ("phone", "sin_respuesta", "defuncion", "True", "discharge "):
+        assert code not in result.output
+
+
+def test_detail_text_in_english():
+    from mailtriage.i18n import set_language
+
+    set_language("en")
+    try:
+        text = audit.detail_text({"fields": ["alt_contact"], "reason": "recuperado", "forced": False})
+    finally:
+        set_language("es")
+
+    assert text == "fields: alternative contact; forced: no; reason: recovered"
 
 
 def test_cli_since_in_local_dates(config):

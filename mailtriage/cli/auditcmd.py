@@ -22,7 +22,8 @@ from mailtriage.i18n import tr
 def audit(app, patient_id, since):
     from zoneinfo import ZoneInfo
 
-    from mailtriage.audit import list_events
+    from mailtriage.audit import detail_text, list_events
+    from mailtriage.display_names import AUDIT_ACTION_NAMES, display_name
 
     app.database
     zone = ZoneInfo(app.config.timezone)
@@ -33,6 +34,6 @@ def audit(app, patient_id, since):
         return
     for event in events:
         patient = tr("paciente {id}", "patient {id}", id=event.patient_id) if event.patient_id else "-"
-        detail = ", ".join(f"{key}={value}" for key, value in sorted(event.detail.items()))
-        click.echo(f"{event.at.astimezone(zone):%Y-%m-%d %H:%M}  {event.actor}  {event.action}  "
-                   f"{patient}  {detail}".rstrip())
+        action = display_name(AUDIT_ACTION_NAMES, event.action)
+        click.echo(f"{event.at.astimezone(zone):%Y-%m-%d %H:%M}  {event.actor}  {action}  "
+                   f"{patient}  {detail_text(event.detail)}".rstrip())

@@ -7,11 +7,11 @@ import click
 
 from mailtriage.cli.choices import NamedChoice
 from mailtriage.cli.common import pass_app
+from mailtriage.display_names import EXPORT_ROW_NAMES
 from mailtriage.i18n import tr
 
 # Below this many rows an export finishes too fast for a progress bar to help.
 PROGRESS_MIN_ROWS = 500
-PER_NAMES = {"report": ("reporte", "report"), "patient": ("paciente", "patient")}
 # The extension of --output for each file format.
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx"}
 
@@ -40,7 +40,7 @@ EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx"}
               help=tr("Formato del archivo; por omisión, la extensión de --output (.csv o .xlsx), "
                       "o csv.", "File format; default: the extension of --output (.csv or .xlsx), "
                       "or csv."))
-@click.option("--per", type=NamedChoice(PER_NAMES), default="report",
+@click.option("--per", type=NamedChoice(EXPORT_ROW_NAMES), default="report",
               help=tr("Una fila por reporte o por paciente (con su último reporte). Por omisión: "
                       "reporte.", "One row per report, or per patient (with the latest report). "
                       "Default: report."))

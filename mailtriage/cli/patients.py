@@ -218,7 +218,7 @@ def edit(app, patient_id, staff, **options):
               help=tr("Motivo: recuperado, hospitalizado, referido, rechazo o defunción "
                       "(también en inglés: recovered, hospitalised, referred, declined, deceased).",
                       "Reason: recovered, hospitalised, referred, declined or deceased "
-                      "(or in Spanish: recuperado, hospitalizado, referido, rechazo, defuncion)."))
+                      "(or in Spanish: recuperado, hospitalizado, referido, rechazo, defunción)."))
 @click.option("--force", is_flag=True,
               help=tr("Da de alta aunque haya llamadas pendientes (las cierra).",
                       "Discharge even with pending calls (closes them)."))
