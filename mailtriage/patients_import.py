@@ -16,7 +16,7 @@ from mailtriage.enrolment import (
     EnrolmentError, Profile, enrol_patient, find_duplicate, plain_key, validate_profile,
 )
 from mailtriage.errors import MailtriageError
-from mailtriage.i18n import tr
+from mailtriage.i18n import describe_os_error, tr
 from mailtriage.models import database_proxy
 
 # Column headers staff may use, Spanish or English, as plain_key() writes them, to profile fields.
@@ -131,7 +131,11 @@ def _read_csv(path: Path) -> list[tuple[int, list]]:
 
 def _decode_csv(path: Path) -> str:
     """Return the file's text, read as UTF-8 (with or without BOM) or else Windows-1252."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(tr("{f}: no se pudo abrir el archivo ({e})", "{f}: cannot open the file ({e})",
+                                 f=path.name, e=describe_os_error(exc))) from exc
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -170,19 +174,31 @@ def _guess_delimiter(text: str) -> str:
 
 def _read_xlsx(path: Path) -> list[tuple[int, list]]:
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-    from zipfile import BadZipFile
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, OSError, KeyError) as exc:
-        raise ImportFileError(tr("{f}: no se pudo leer el libro de Excel ({e})",
-                                 "{f}: cannot read the Excel workbook ({e})", f=path.name, e=exc)) from exc
+    except OSError as exc:
+        raise ImportFileError(tr("{f}: no se pudo abrir el archivo ({e})", "{f}: cannot open the file ({e})",
+                                 f=path.name, e=describe_os_error(exc))) from exc
+    except Exception as exc:
+        # openpyxl raises zipfile, XML, key and value errors, among others, on a damaged workbook.
+        raise _not_workbook_error(path) from exc
     try:
         sheet = workbook.worksheets[0]
         return [(number, list(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), 1)]
+    except Exception as exc:
+        # In read-only mode the sheet's XML is parsed while its rows are read.
+        raise _not_workbook_error(path) from exc
     finally:
         workbook.close()
+
+
+def _not_workbook_error(path: Path) -> ImportFileError:
+    return ImportFileError(tr(
+        "{f}: no es un libro de Excel válido; ábralo en Excel y guárdelo de nuevo como .xlsx "
+        "o como CSV UTF-8",
+        "{f}: not a valid Excel workbook; open it in Excel and save it again as .xlsx or as "
+        "CSV UTF-8", f=path.name))
 
 
 def plan_import(path: Path, config) -> ImportPlan:

@@ -446,3 +446,26 @@ def test_import_error_lists_spanish_comorbidities(config, tmp_path):
 def write_bytes(path, content):
     path.write_bytes(content)
     return path
+
+
+@pytest.mark.parametrize("content", [b"nombre,apellidos\nAna,L\n", b"PK\x03\x04not really a zip"])
+def test_import_damaged_workbook_one_line(config, tmp_path, content):
+    path = write_bytes(tmp_path / "lista.xlsx", content)
+
+    result = run(config, "patients", "import", str(path))
+
+    assert type(result.exception).__name__ == "ImportFileError"
+    assert str(result.exception).startswith("lista.xlsx: no es un libro de Excel válido")
+
+
+def test_import_zip_without_workbook(config, tmp_path):
+    import zipfile
+
+    path = tmp_path / "lista.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hola.txt", "no es un libro")
+
+    result = run(config, "patients", "import", str(path))
+
+    assert type(result.exception).__name__ == "ImportFileError"
+    assert "no es un libro de Excel válido" in str(result.exception)
