@@ -15,6 +15,10 @@ class ConfigError(MailtriageError):
     """The configuration file is missing, unreadable or invalid: the program cannot start."""
 
 
+class DatabaseError(MailtriageError):
+    """The database is missing, unreadable, locked or full."""
+
+
 class MailboxError(MailtriageError):
     """The mailbox cannot be reached or refused an operation: the pass is retried later."""
 

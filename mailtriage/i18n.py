@@ -6,6 +6,7 @@ kept in step. The language comes from ``MAILTRIAGE_LANG`` or the config's
 ``[general] language``; the CLI sets it before it builds its help texts.
 """
 
+import errno
 import os
 
 SUPPORTED_LANGUAGES = ("es", "en")
@@ -31,3 +32,27 @@ def tr(spanish: str, english: str, **values) -> str:
     """Pick the text of the active language and fill its ``{placeholders}``."""
     text = english if current_language() == "en" else spanish
     return text.format(**values) if values else text
+
+
+# The system's own error texts are English whatever the locale; these are
+# the ones an administrator meets with files and sockets.
+_OS_ERRORS_SPANISH = {
+    errno.ENOENT: "no existe",
+    errno.EACCES: "permiso denegado",
+    errno.EPERM: "operación no permitida",
+    errno.EISDIR: "es una carpeta",
+    errno.ENOTDIR: "no es una carpeta",
+    errno.ENOSPC: "no queda espacio en el disco",
+    errno.EROFS: "el sistema de archivos es de solo lectura",
+    errno.EEXIST: "ya existe",
+    errno.ECONNREFUSED: "conexión rechazada",
+    errno.ETIMEDOUT: "se agotó el tiempo de espera",
+    errno.EHOSTUNREACH: "no se puede llegar al servidor",
+}
+
+
+def describe_os_error(error: OSError) -> str:
+    """Return the reason of an OSError in the active language."""
+    english = error.strerror or str(error)
+    spanish = _OS_ERRORS_SPANISH.get(error.errno, english)
+    return tr(spanish, english)

@@ -10,11 +10,15 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from peewee import DatabaseError as PeeweeDatabaseError
 from peewee import (
     BlobField, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField,
     ForeignKeyField, IntegerField, Model, TextField,
 )
 from playhouse.db_url import connect
+
+from mailtriage.errors import DatabaseError
+from mailtriage.i18n import describe_os_error, tr
 
 database_proxy = DatabaseProxy()
 
@@ -135,6 +139,13 @@ class InboundMessage(BaseModel):
     raw = BlobField(null=True)
     handled_on_server = BooleanField(default=False)
     created_at = UTCDateTimeField()
+    # The patient whose address sent a message that was not read as an
+    # answer (an unknown or foreign folio, an oversize message), so staff
+    # can review it. It is never the patient of a report.
+    sender_patient = ForeignKeyField(Patient, null=True, backref="messages_to_review")
+    # When staff closed that review, by a call to the patient or a dismissal.
+    reviewed_at = UTCDateTimeField(null=True)
+    review_note = TextField(null=True)
 
     class Meta:
         indexes = ((("mailbox", "uidvalidity", "uid"), True),)
@@ -278,10 +289,31 @@ def _create_private_file(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
-def open_database(url: str, migrate: bool = True):
-    """Connect the models to the database at ``url`` and bring its schema up to date."""
+def _prepare_sqlite_file(path: Path, create: bool) -> None:
+    """Create the file when allowed; otherwise refuse a missing one, which is most often a typo."""
+    if create:
+        try:
+            _create_private_file(path)
+        except OSError as exc:
+            raise DatabaseError(tr(
+                "no se pudo crear la base de datos {path}: {why}",
+                "cannot create the database {path}: {why}",
+                path=path, why=describe_os_error(exc))) from exc
+    elif not path.is_file():
+        raise DatabaseError(tr(
+            "la base de datos {path} no existe; revise [database] url o créela con «mailtriage init»",
+            "the database {path} does not exist; check [database] url or create it with "
+            "'mailtriage init'", path=path))
+
+
+def open_database(url: str, migrate: bool = True, create: bool = True):
+    """Connect the models to the database at ``url`` and bring its schema up to date.
+
+    With ``create=False`` a missing SQLite file is an error instead of a new,
+    empty database that would quietly take the place of the real one.
+    """
     if url.startswith("sqlite:///"):
-        _create_private_file(Path(url[len("sqlite:///"):]))
+        _prepare_sqlite_file(Path(url[len("sqlite:///"):]), create)
         database = connect(url, pragmas={
             "journal_mode": "wal",
             "foreign_keys": 1,
@@ -292,9 +324,38 @@ def open_database(url: str, migrate: bool = True):
         database = connect(url)
 
     database_proxy.initialize(database)
-    database.connect(reuse_if_open=True)
-
-    if migrate:
-        from mailtriage.migrations import apply_migrations
-        apply_migrations(database)
+    try:
+        database.connect(reuse_if_open=True)
+        if migrate:
+            from mailtriage.migrations import apply_migrations
+            apply_migrations(database)
+    except PeeweeDatabaseError as exc:
+        raise DatabaseError(tr(
+            "no se pudo abrir la base de datos {url}: {why}",
+            "cannot open the database {url}: {why}",
+            url=_without_password(url), why=_database_reason(exc))) from exc
     return database
+
+
+def _without_password(url: str) -> str:
+    head, _, tail = url.rpartition("@")
+    return url if not head else head.split("://")[0] + "://…@" + tail
+
+
+def _database_reason(error: Exception) -> str:
+    """Name the usual SQLite failures in the active language."""
+    text = str(error)
+    known = {
+        "unable to open database file": ("no se puede abrir el archivo (¿carpeta sin permiso o de solo lectura?)",
+                                         "cannot open the file (folder not writable or read-only?)"),
+        "file is not a database": ("el archivo no es una base de datos SQLite", "the file is not an SQLite database"),
+        "database is locked": ("la base de datos está bloqueada por otro proceso",
+                               "the database is locked by another process"),
+        "attempt to write a readonly database": ("la base de datos es de solo lectura",
+                                                 "the database is read-only"),
+        "database or disk is full": ("el disco está lleno", "the disk is full"),
+    }
+    for english_text, (spanish, english) in known.items():
+        if english_text in text:
+            return tr(spanish, english)
+    return text

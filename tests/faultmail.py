@@ -153,12 +153,26 @@ def daemon_environment(fault: str | None = None) -> dict:
 def run_daemon_once(config_path: Path, fault: str | None = None, verbose: bool = False,
                     timeout: float = DAEMON_TIMEOUT_SECONDS) -> subprocess.CompletedProcess:
     """Run `mailtriage poll --once` as its own process, with MAILTRIAGE_FAULT set to ``fault``."""
+    initialise(config_path)
     command = [sys.executable, "-m", "mailtriage", "--config", str(config_path)]
     if verbose:
         command.append("--verbose")
     command += ["poll", "--once"]
     return subprocess.run(command, env=daemon_environment(fault), capture_output=True,
                           text=True, timeout=timeout)
+
+
+# Configs `mailtriage init` already ran for in this test session.
+_initialised: set[Path] = set()
+
+
+def initialise(config_path: Path) -> None:
+    """Run `mailtriage init`, as an administrator does once before starting the daemon."""
+    if config_path in _initialised:
+        return
+    subprocess.run([sys.executable, "-m", "mailtriage", "--config", str(config_path), "init"],
+                   env=daemon_environment(None), capture_output=True, check=True, timeout=60)
+    _initialised.add(config_path)
 
 
 class RunDaemon:
@@ -168,6 +182,7 @@ class RunDaemon:
                  preexec_fn=None):
         self.log_path = log_path
         self.log_file = log_path.open("ab")
+        initialise(config_path)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mailtriage", "--config", str(config_path), "run"],
             env=daemon_environment(fault), stdout=subprocess.DEVNULL, stderr=self.log_file,

@@ -176,11 +176,22 @@ def test_status_json_counts(make_config):
 
 
 def test_status_text_without_daemon(make_config):
-    result = run(make_config(), "status")
+    config_path = make_config()
+    run(config_path, "init")
+
+    result = run(config_path, "status")
 
     assert result.exit_code == 0, result.output
     assert "Último sondeo del buzón: nunca" in result.stdout
     assert "Reportes de hoy" in result.stdout
+
+
+def test_status_refuses_missing_database(make_config):
+    result = run(make_config(), "status")
+
+    assert result.exit_code == 1
+    assert "no existe" in str(result.exception)
+    assert "mailtriage init" in str(result.exception)
 
 
 def test_record_poll_updates_one_row(make_config):

@@ -3,6 +3,7 @@
 import mailbox
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -318,6 +319,8 @@ def test_bad_rule_file_stops_daemon_start(make_config, tmp_path):
     rules = tmp_path / "reglas.toml"
     rules.write_text("esto no es TOML [", encoding="utf-8")
     path = make_config(triage={"rules_file": str(rules)})
+    open_store(load_config(path))
+    database_proxy.close()
 
     result = subprocess.run([sys.executable, "-m", "mailtriage", "--config", str(path), "run"],
                             capture_output=True, text=True, timeout=60)
@@ -325,3 +328,160 @@ def test_bad_rule_file_stops_daemon_start(make_config, tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"Error: {rules}" in result.stderr
+
+
+def test_red_reply_exempt_from_hourly_limit(make_config):
+    set_language("es")
+    clock.set_now(MORNING)
+    config = load_config(make_config(smtp={"max_replies_per_sender_per_hour": 1}))
+    open_store(config)
+    try:
+        patient = enrol(config)
+        deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=10)
+        deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=20)
+        deliver(config, reply_to(patient, RED_ANSWERS, MORNING), minutes_after_morning=30)
+
+        summary = process_mailbox(config)
+
+        first, second, red = Report.select().order_by(Report.received_at)
+        assert red.color == "rojo"
+        assert summary.replies_skipped == 1
+        assert replies_of(second)[0].status == recording.SKIPPED
+        assert replies_of(red)[0].status == "pending"
+    finally:
+        clock.set_now(None)
+        database_proxy.close()
+
+
+def hold_write_lock(config) -> sqlite3.Connection:
+    """Take the database's write lock from a second connection, as a concurrent `poll` would."""
+    holder = sqlite3.connect(config.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def shorten_busy_wait() -> None:
+    # The pipeline waits models.SQLITE_BUSY_TIMEOUT_MS for a lock; the test need not.
+    database_proxy.execute_sql("PRAGMA busy_timeout = 50")
+
+
+def test_locked_database_leaves_message(config):
+    patient = enrol(config)
+    key = deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+    shorten_busy_wait()
+    holder = hold_write_lock(config)
+    try:
+        summary = process_mailbox(config)
+    finally:
+        holder.rollback()
+        holder.close()
+
+    assert summary.failed == 1
+    assert InboundMessage.select().count() == 0
+    assert keys_in(config) == [key]
+    assert sum(process_mailbox(config).reports.values()) == 1
+
+
+def test_locked_database_while_recording_failure(config, monkeypatch):
+    patient = enrol(config)
+    key = deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+    faults.arm(f"{faults.BEFORE_STORE}={faults.ENOSPC}")
+    shorten_busy_wait()
+    record_failure = recording.record_failure
+    holders = []
+
+    def record_failure_when_locked(*args, **kwargs):
+        # Another process takes the lock between the rollback and the
+        # failure's own transaction.
+        holders.append(hold_write_lock(config))
+        return record_failure(*args, **kwargs)
+
+    monkeypatch.setattr(recording, "record_failure", record_failure_when_locked)
+    try:
+        summary = process_mailbox(config)
+    finally:
+        for holder in holders:
+            holder.rollback()
+            holder.close()
+
+    assert len(holders) == 1
+    assert summary.failed == 1
+    assert summary.quarantined == 0
+    assert InboundMessage.select().count() == 0
+    assert keys_in(config) == [key]
+
+
+def test_locked_database_is_one_line_error(config):
+    from mailtriage.daemon import run_once
+    from mailtriage.errors import DatabaseError
+
+    enrol(config)
+    shorten_busy_wait()
+    holder = hold_write_lock(config)
+    try:
+        with pytest.raises(DatabaseError, match="otro proceso") as raised:
+            run_once(config)
+    finally:
+        holder.rollback()
+        holder.close()
+
+    assert "\n" not in str(raised.value)
+
+
+def write_broken_template(directory) -> None:
+    (directory / "es").mkdir(parents=True)
+    (directory / "es" / "reply_verde.txt").write_text("Hola {{ nombre \n", encoding="utf-8")
+
+
+def test_broken_template_stops_poll_before_reading(make_config, tmp_path):
+    from mailtriage.daemon import run_once
+    from mailtriage.mailtemplates import TemplateRenderError
+
+    write_broken_template(tmp_path / "plantillas")
+    set_language("es")
+    clock.set_now(MORNING)
+    config = load_config(make_config(templates={"directory": str(tmp_path / "plantillas")}))
+    open_store(config)
+    try:
+        patient = enrol(config)
+        key = deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING))
+
+        with pytest.raises(TemplateRenderError, match="es/reply_verde.txt") as raised:
+            run_once(config)
+
+        assert "línea 1" in str(raised.value)
+        assert InboundMessage.select().count() == 0
+        assert keys_in(config) == [key]
+    finally:
+        clock.set_now(None)
+        database_proxy.close()
+
+
+def test_missing_template_folder_stops_run(make_config, tmp_path):
+    missing = tmp_path / "no-existe"
+    path = make_config(templates={"directory": str(missing)})
+    open_store(load_config(path))
+    database_proxy.close()
+
+    result = subprocess.run([sys.executable, "-m", "mailtriage", "--config", str(path), "run"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert str(missing) in result.stderr
+
+
+def test_broken_template_stops_run(make_config, tmp_path):
+    write_broken_template(tmp_path / "plantillas")
+    path = make_config(templates={"directory": str(tmp_path / "plantillas")})
+    open_store(load_config(path))
+    database_proxy.close()
+
+    result = subprocess.run([sys.executable, "-m", "mailtriage", "--config", str(path), "run"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1
+    assert "es/reply_verde.txt" in error_lines[0]

@@ -8,7 +8,7 @@ import importlib
 import os
 import sys
 
-from mailtriage.cli.common import configure_language_from_argv, run_main
+from mailtriage.cli.language import configure_language_from_argv
 
 # (module, attribute) of every command or group; one module per concern.
 COMMAND_MODULES = (
@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     ("mailtriage.cli.exportcmd", "export"),
     ("mailtriage.cli.auditcmd", "audit"),
     ("mailtriage.cli.quarantinecmd", "quarantine"),
+    ("mailtriage.cli.outboxcmd", "outbox"),
     ("mailtriage.cli.ops", "check"),
     ("mailtriage.cli.ops", "status"),
     ("mailtriage.cli.ops", "backup"),
@@ -52,4 +53,8 @@ def build_cli():
 def main():
     os.umask(0o077)
     configure_language_from_argv(sys.argv[1:])
+
+    # Imported only now, so its help texts are built in the chosen language.
+    from mailtriage.cli.common import run_main
+
     run_main(build_cli())

@@ -8,27 +8,8 @@ import click
 from mailtriage import __version__
 from mailtriage.config import LOG_FORMATS, Config, find_config_path, load_config
 from mailtriage.errors import MailtriageError
-from mailtriage.i18n import current_language, set_language, tr
+from mailtriage.i18n import set_language, tr
 from mailtriage.logsetup import configure_logging
-
-
-def configure_language_from_argv(argv: list[str]) -> None:
-    """Choose the language before click builds help texts: --config's file, then the environment."""
-    explicit = None
-    for index, argument in enumerate(argv):
-        if argument == "--config" and index + 1 < len(argv):
-            explicit = argv[index + 1]
-        elif argument.startswith("--config="):
-            explicit = argument.split("=", 1)[1]
-    try:
-        set_language(load_config(find_config_path(explicit)).language)
-    except MailtriageError:
-        # The command itself reports the broken config with its message.
-        pass
-
-    if current_language() == "es":
-        from mailtriage.cli.clickspanish import use_spanish_for_click
-        use_spanish_for_click()
 
 
 class App:
@@ -48,7 +29,7 @@ class App:
         from mailtriage.models import open_database
         from mailtriage.units import sync_units
 
-        database = open_database(self.config.database_url)
+        database = open_database(self.config.database_url, create=False)
         sync_units(self.config)
         return database
 

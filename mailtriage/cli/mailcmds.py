@@ -21,6 +21,7 @@ from mailtriage.i18n import tr
 def poll(app, once):
     from mailtriage.daemon import run_once
 
+    app.database  # refuses a missing database instead of creating an empty one
     summary = run_once(app.config)
     click.echo(describe_pass(summary))
 
@@ -58,4 +59,5 @@ def describe_pass(summary) -> str:
 def run(app):
     from mailtriage.daemon import run_forever
 
+    app.database  # refuses a missing database instead of creating an empty one
     run_forever(app.config)
