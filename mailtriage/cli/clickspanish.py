@@ -7,6 +7,7 @@ stay in English, which is harmless; the test of the CLI help checks that
 the common ones are covered.
 """
 
+import click
 import click.core
 import click.decorators
 import click.exceptions
@@ -87,6 +88,50 @@ def _spanish_ngettext(singular: str, plural: str, count: int) -> str:
     return _spanish_gettext(singular if count == 1 else plural)
 
 
+_SPANISH_USAGE_PIECES = {
+    "[OPTIONS]": "[OPCIONES]",
+    "COMMAND [ARGS]...": "COMANDO [ARGUMENTOS]...",
+}
+
+# Type names become the metavars of options (TEXTO, ENTERO) and appear in
+# click's conversion errors («'abc' no es un entero válido»).
+_SPANISH_TYPE_NAMES = (
+    (click.types.STRING, "texto"),
+    (click.types.INT, "entero"),
+    (click.types.FLOAT, "número"),
+    (click.types.BOOL, "sí/no"),
+)
+
+_YES_ANSWERS = ("s", "si", "sí", "y", "yes")
+_NO_ANSWERS = ("n", "no")
+
+
+def _spanish_usage_pieces(original):
+    def collect(self, ctx):
+        return [_SPANISH_USAGE_PIECES.get(piece, piece) for piece in original(self, ctx)]
+    return collect
+
+
+def spanish_confirm(text: str, default: bool | None = False, abort: bool = False,
+                    prompt_suffix: str = ": ", show_default: bool = True, err: bool = False) -> bool:
+    """Ask a yes/no question that takes «s», «sí» or «n» (and y/yes)."""
+    choices = {True: "S/n", False: "s/N", None: "s/n"}[default] if show_default else ""
+    question = f"{text} [{choices}]" if choices else text
+    while True:
+        answer = click.prompt(question, default="", show_default=False,
+                              prompt_suffix=prompt_suffix, err=err).strip().lower()
+        if not answer and default is not None:
+            confirmed = default
+            break
+        if answer in _YES_ANSWERS or answer in _NO_ANSWERS:
+            confirmed = answer in _YES_ANSWERS
+            break
+        click.echo("Responda «s» (sí) o «n» (no).", err=err)
+    if abort and not confirmed:
+        raise click.Abort()
+    return confirmed
+
+
 def use_spanish_for_click() -> None:
     """Make click's own texts Spanish; it looks ``_`` and ``ngettext`` up at each call."""
     for module in _CLICK_MODULES:
@@ -94,3 +139,13 @@ def use_spanish_for_click() -> None:
             module._ = _spanish_gettext
         if hasattr(module, "ngettext"):
             module.ngettext = _spanish_ngettext
+
+    for param_type, name in _SPANISH_TYPE_NAMES:
+        param_type.name = name
+
+    for command_class in (click.core.Command, click.core.Group):
+        if "collect_usage_pieces" in command_class.__dict__:
+            original = command_class.__dict__["collect_usage_pieces"]
+            command_class.collect_usage_pieces = _spanish_usage_pieces(original)
+
+    click.confirm = click.termui.confirm = spanish_confirm
