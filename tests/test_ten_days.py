@@ -257,4 +257,4 @@ def check_history(clinic, patient) -> None:
 
     audit = clinic.cli("audit", "--patient", str(patient.id))
     actions = [line.split("  ")[2] for line in audit.strip().splitlines()]
-    assert actions == ["enrol", "call", "call", "call", "discharge"]
+    assert actions == ["registro", "llamada", "llamada", "llamada", "alta médica"]
