@@ -8,6 +8,11 @@ Only a logged call closes one, never a later report:
 - an answered call closes every entry except the red ones (a red report and
   N4), because only a confirmation records that the patient reached Urgencias;
 - an unanswered call closes nothing and counts as an attempt on each open entry.
+
+Messages from a patient's address that were not read as answers (an
+unknown or another patient's folio, a message too large or too complex to
+read) wait for review beside the call list. A call that reaches the patient
+or confirms arrival closes them, and so does a dismissal by staff.
 """
 
 from dataclasses import dataclass, field
@@ -16,10 +21,18 @@ from datetime import datetime
 from mailtriage import audit, clock
 from mailtriage.errors import MailtriageError, NotFoundError
 from mailtriage.i18n import tr
-from mailtriage.models import Call, CallListEntry, Patient, Report, database_proxy
+from mailtriage.contracts import FOLIO_MISMATCH, OVERSIZE, UNKNOWN_FOLIO
+from mailtriage.models import Call, CallListEntry, InboundMessage, Patient, Report, database_proxy
 
 REPORT_RULE = "report"
 RED_RULES = ("N4",)
+
+# The kinds of message from a patient's address that staff must review,
+# because a red sign may be in a reply that could not be attached to a report.
+REVIEW_KINDS = (UNKNOWN_FOLIO, FOLIO_MISMATCH, OVERSIZE)
+
+# The audit action of a review closed without a call.
+DISMISS_MESSAGE = "dismiss_message"
 
 
 @dataclass(frozen=True)
@@ -71,16 +84,17 @@ def hit_reasons(report: Report) -> list[str]:
 
 
 def sync_report_entries() -> int:
-    """Open an entry for every yellow or red report of a monitored patient that has none yet.
+    """Open an entry for every yellow or red report that has none yet, whatever the patient's status.
 
     Entries are opened here rather than by the pipeline so the call list
-    depends only on stored reports. Returns the number of entries opened.
+    depends only on stored reports. A discharge syncs first and then closes
+    the patient's entries, so only a report that arrives after the
+    discharge opens a new one here. Returns the number of entries opened.
     """
     has_entry = CallListEntry.select(CallListEntry.report).where(
         (CallListEntry.rule == REPORT_RULE) & CallListEntry.report.is_null(False))
     reports = (Report.select(Report, Patient).join(Patient)
-               .where(Report.color.in_(("amarillo", "rojo")), Patient.status == "monitoring",
-                      Report.id.not_in(has_entry)))
+               .where(Report.color.in_(("amarillo", "rojo")), Report.id.not_in(has_entry)))
 
     opened = 0
     for report in reports:
@@ -160,6 +174,51 @@ def call_list() -> list[WaitingPatient]:
     return sorted(waiting.values(), key=lambda item: (item.rank, item.waiting_since))
 
 
+def open_reviews():
+    """Select the messages of REVIEW_KINDS from a patient's address that no one has reviewed yet."""
+    return (InboundMessage.select(InboundMessage, Patient)
+            .join(Patient, on=(InboundMessage.sender_patient == Patient.id))
+            .where(InboundMessage.kind.in_(REVIEW_KINDS), InboundMessage.reviewed_at.is_null()))
+
+
+def messages_to_review(patient: Patient | int | None = None) -> list[InboundMessage]:
+    """Return the open reviews, of one patient or of all, oldest first."""
+    query = open_reviews().order_by(InboundMessage.received_at, InboundMessage.id)
+    if patient is not None:
+        query = query.where(InboundMessage.sender_patient == patient)
+    return list(query)
+
+
+def dismiss_message(message_id: int, note: str, staff: str) -> InboundMessage:
+    """Close the review of one message without a call, keeping the note and an audit event."""
+    if not note.strip():
+        raise CallError(tr("falta la nota: diga por qué el mensaje {id} no requiere llamada",
+                           "the note is missing: say why message {id} needs no call", id=message_id))
+    with database_proxy.atomic():
+        message = open_reviews().where(InboundMessage.id == message_id).first()
+        if message is None:
+            raise NotFoundError(tr(
+                "el mensaje {id} no está entre los mensajes por revisar; vea «mailtriage calls list»",
+                "message {id} is not among the messages to review; see 'mailtriage calls list'",
+                id=message_id))
+        message.reviewed_at = clock.now()
+        message.review_note = note.strip()
+        message.save(only=[InboundMessage.reviewed_at, InboundMessage.review_note])
+        audit.record(staff, DISMISS_MESSAGE, message.sender_patient_id, message=message.id)
+    return message
+
+
+def close_reviews(call: Call) -> list[int]:
+    """Close the patient's open reviews when the call reached the patient; return their ids."""
+    if not (call.answered or call.er_confirmed):
+        return []
+    ids = [message.id for message in messages_to_review(call.patient_id)]
+    if ids:
+        (InboundMessage.update(reviewed_at=call.made_at)
+         .where(InboundMessage.id.in_(ids)).execute())
+    return ids
+
+
 def log_call(patient_id: int, outcome_name: str, note: str, staff: str,
              report_id: int | None = None) -> tuple[Call, list[CallListEntry]]:
     """Record a call and close the entries its outcome closes; return the call and those entries."""
@@ -178,8 +237,9 @@ def log_call(patient_id: int, outcome_name: str, note: str, staff: str,
                            outcome=outcome.code, answered=outcome.answered,
                            er_confirmed=outcome.er_confirmed, note=note or "", staff=staff)
         closed = apply_call(call, open_entries(patient))
+        reviewed = close_reviews(call)
         audit.record(staff, audit.CALL, patient, call=call.id, outcome=outcome.code,
-                     closed_entries=[entry.id for entry in closed])
+                     closed_entries=[entry.id for entry in closed], reviewed_messages=reviewed)
     return call, closed
 
 

@@ -5,7 +5,9 @@ it writes the InboundMessage, and for an answer the Report and the reply's
 OutboxMessage. The caller commits or rolls back all of it at once.
 """
 
+import email.utils
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +21,12 @@ from mailtriage.logsetup import MessageId
 from mailtriage.models import InboundMessage, Patient, Report
 
 log = logging.getLogger("mailtriage.pipeline")
+
+# The From field of a message's header block, with up to four folded lines.
+# RFC 5322 section 2.1.1 limits a line to 998 characters.
+FROM_FIELD = re.compile(rb"^From:[ \t]*([^\r\n]{0,998}(?:\r?\n[ \t][^\r\n]{0,998}){0,4})",
+                        re.MULTILINE | re.IGNORECASE)
+HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass
@@ -56,12 +64,18 @@ def read_message(message, context: PassContext):
     from mailtriage.matching import match_reading
     from mailtriage.parser import parse_message
 
-    # The inbox hands over only the header of an oversize message. A limit
-    # of 0 sends those bytes down the parser's oversize path, which reads
-    # headers only and returns kind "oversize".
-    limit = 0 if message.truncated else context.config.max_message_bytes
-    reading = parse_message(message.raw, limit)
+    # The inbox hands over only the header of an oversize message, so the
+    # limit is checked on the size the server reported, never on len(raw).
+    # Any length exceeds a limit of -1, which sends even an empty header
+    # down the parser's oversize path: headers only, kind "oversize".
+    max_bytes = context.config.max_message_bytes
+    oversize = message.truncated or message.size > max_bytes
+    reading = parse_message(message.raw, -1 if oversize else max_bytes)
     reading.size = message.size
+    if oversize:
+        reading.reason = tr("mensaje demasiado grande: {size} bytes (límite {limit})",
+                            "message too large: {size} bytes (limit {limit})",
+                            size=message.size, limit=max_bytes)
     if reading.kind != ANSWER:
         return reading, None
     return reading, match_reading(reading, context.directory)
@@ -79,13 +93,14 @@ def handle_message(key: recording.MessageKey, message, message_id: str | None,
     reading, match = read_message(message, context)
     kind = match.kind if match is not None else reading.kind
 
-    inbound = recording.inbound_row(key, message_id, raw, received_at)
+    inbound = recording.inbound_row(key, message_id, raw, received_at, size=message.size)
     inbound.kind = kind
     inbound.size = message.size
     inbound.message_id = message_id
     inbound.folio = (match.folio if match is not None else None) or reading.folio
 
     if kind != ANSWER:
+        inbound.sender_patient = sender_patient_id(reading, raw, context)
         return record_not_answer(inbound, reading)
 
     inbound.patient = match.patient_id
@@ -98,8 +113,31 @@ def record_not_answer(inbound: InboundMessage, reading: MessageReading) -> Handl
     inbound.outcome = recording.RECORDED
     inbound.last_error = reading.reason or match_reason(inbound.kind)
     inbound.save()
-    log.info("message %s recorded as %s", MessageId(inbound.message_id or inbound.uid), inbound.kind)
+    log.info("message %s recorded as %s (sender patient %s)", MessageId(inbound.message_id or inbound.uid),
+             inbound.kind, inbound.sender_patient_id or "-")
     return Handled(inbound=inbound)
+
+
+def sender_patient_id(reading: MessageReading, raw: bytes, context: PassContext) -> int | None:
+    """Return the id of the patient (monitored or discharged) whose address sent the message, or None.
+
+    The structural check rejects some messages before their header is
+    parsed, so their sender is read from the raw From field.
+    """
+    sender = reading.sender or raw_sender(raw)
+    if not sender:
+        return None
+    return context.directory.patient_by_email(sender)
+
+
+def raw_sender(raw: bytes) -> str:
+    """Return the lower-cased address of the From field, found without the email parser, or ""."""
+    header_end = HEADER_END.search(raw)
+    found = FROM_FIELD.search(raw, 0, header_end.start() if header_end else len(raw))
+    if found is None:
+        return ""
+    value = re.sub(r"\r?\n[ \t]", " ", found.group(1).decode("utf-8", "replace"))
+    return email.utils.parseaddr(value)[1].strip().lower()
 
 
 def match_reason(kind: str) -> str | None:
@@ -178,10 +216,17 @@ def hit_record(hit) -> dict:
 
 def queue_reply(report: Report, inbound: InboundMessage, reading: MessageReading, result,
                 config) -> bool:
-    """Queue the color's reply; return True when the sender's hourly limit skipped it."""
+    """Queue the color's reply; return True when the sender's hourly limit skipped it.
+
+    A red reply is exempt from the limit, because it sends the patient to
+    Urgencias now and no number of earlier replies may hold that back.
+    """
     from mailtriage.replies import build_reply_outbox
 
     outbox = build_reply_outbox(report, reading, config, result=result)
+    if report.color == ROJO:
+        return False
+
     limit = config.max_replies_per_sender_per_hour
     already = recording.replies_in_last_hour(outbox.to_address, clock.now()) - 1
     if already < limit:

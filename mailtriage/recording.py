@@ -60,21 +60,27 @@ def find_recorded(key: MessageKey, message_id: str | None) -> InboundMessage | N
             .first())
 
 
-def inbound_row(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime) -> InboundMessage:
-    """Return the message's row, created as pending when it has none yet."""
+def inbound_row(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
+                size: int | None = None) -> InboundMessage:
+    """Return the message's row, created as pending when it has none yet.
+
+    ``size`` is the whole message's size as the server reported it, which
+    exceeds ``len(raw)`` when only the header of an oversize message was read.
+    """
     row = InboundMessage.get_or_none(_key_filter(key))
     if row is not None:
         return row
     return InboundMessage.create(
         mailbox=key.mailbox, uidvalidity=key.uidvalidity, uid=key.uid, message_id=message_id,
-        received_at=received_at, size=len(raw), raw=raw, outcome=PENDING, created_at=clock.now())
+        received_at=received_at, size=len(raw) if size is None else size, raw=raw,
+        outcome=PENDING, created_at=clock.now())
 
 
 def record_failure(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
-                   error: BaseException) -> InboundMessage:
+                   error: BaseException, size: int | None = None) -> InboundMessage:
     """Count one failed attempt at a message, in a transaction of its own, and return its row."""
     with database_proxy.atomic():
-        row = inbound_row(key, message_id, raw, received_at)
+        row = inbound_row(key, message_id, raw, received_at, size)
         row.attempts += 1
         row.last_error = describe_error(error)
         row.save()

@@ -143,7 +143,7 @@ def test_call_audited_with_ids_only(config):
 
     event = AuditEvent.select().where(AuditEvent.action == "call").get()
     assert event.detail == {"call": call.id, "outcome": "contestada",
-                            "closed_entries": [closed[0].id]}
+                            "closed_entries": [closed[0].id], "reviewed_messages": []}
 
 
 def test_unknown_outcome_rejected(config):
@@ -165,3 +165,33 @@ def test_report_of_other_patient_rejected(config):
 
     with pytest.raises(NotFoundError):
         log_call(patient.id, "contestada", "", "enfermera", report_id=report.id)
+
+
+def test_red_report_after_discharge_listed(config):
+    from mailtriage.discharge import discharge_patient
+
+    patient = enrol(config)
+    add_report(patient, "amarillo", "N", at=clock.now() - timedelta(days=2))
+    discharge_patient(patient.id, "recuperado", "medico", force=True)
+    red = add_report(patient, "rojo")
+
+    (item,) = call_list()
+    assert item.patient.id == patient.id
+    assert item.rank == 0
+    assert [entry.report_id for entry in item.entries] == [red.id]
+
+
+def test_discharged_patient_marked_in_list(config):
+    from click.testing import CliRunner
+
+    from mailtriage.cli import build_cli
+    from mailtriage.discharge import discharge_patient
+
+    patient = enrol(config)
+    discharge_patient(patient.id, "recuperado", "medico")
+    add_report(patient, "amarillo", "A")
+
+    result = CliRunner().invoke(build_cli(), ["--config", str(config.path), "calls", "list"])
+
+    assert result.exit_code == 0, result.output
+    assert f"Paciente {patient.id}: Ana López Pérez (alta) (UMF-34)" in result.output

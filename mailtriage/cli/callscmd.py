@@ -12,24 +12,39 @@ def calls():
     pass
 
 
+# The rank of priority N on the call list. Messages to review are shown
+# before it, because a red sign may be in them.
+NORMAL_RANK = 2
+
+
 @calls.command("list", help=tr(
     "Muestra a quién hay que llamar ahora: primero las confirmaciones de llegada a Urgencias "
-    "(rojo), luego prioridad alta y normal, y dentro de cada grupo quien lleva más tiempo "
-    "esperando.\n\nEjemplo: mailtriage calls list",
+    "(rojo), luego prioridad alta, luego los mensajes por revisar (respuestas de pacientes que "
+    "no se pudieron leer como reporte) y al final prioridad normal; dentro de cada grupo, quien "
+    "lleva más tiempo esperando.\n\nEjemplo: mailtriage calls list",
     "Show who must be phoned now: arrival confirmations for Urgencias (red) first, then "
-    "high and normal priority, longest wait first within each group.\n\n"
+    "high priority, then the messages to review (patients' replies that could not be read as "
+    "a report), then normal priority; longest wait first within each group.\n\n"
     "Example: mailtriage calls list"))
 @pass_app
 def list_calls(app):
-    from mailtriage.calls import call_list
+    from mailtriage.calls import call_list, messages_to_review
 
     app.database
     waiting = call_list()
-    if not waiting:
+    reviews = messages_to_review()
+    if not waiting and not reviews:
         click.echo(tr("No hay llamadas pendientes.", "No calls pending."))
         return
+
     for item in waiting:
-        click.echo(format_waiting(item))
+        if item.rank < NORMAL_RANK:
+            click.echo(format_waiting(item))
+    if reviews:
+        click.echo(format_reviews(reviews))
+    for item in waiting:
+        if item.rank >= NORMAL_RANK:
+            click.echo(format_waiting(item))
 
 
 def rank_label(rank: int) -> str:
@@ -49,6 +64,42 @@ def rule_label(rule: str) -> str:
     return labels.get(rule, rule)
 
 
+def review_kind_label(kind: str) -> str:
+    labels = {
+        "unknown_folio": tr("folio desconocido", "unknown folio"),
+        "folio_mismatch": tr("folio de otro paciente", "another patient's folio"),
+        "oversize": tr("mensaje demasiado grande o complejo para leerlo",
+                       "message too large or too complex to read"),
+    }
+    return labels.get(kind, kind)
+
+
+def discharged_mark(patient) -> str:
+    return tr(" (alta)", " (discharged)") if patient.status == "discharged" else ""
+
+
+def format_reviews(messages) -> str:
+    """Return the section of messages to review, one line per message, with how to close them."""
+    from mailtriage.patients_view import local_time
+
+    lines = [tr("[Mensajes por revisar] Respuestas de pacientes que no se leyeron como reporte; "
+                "pueden esconder un signo de alarma:",
+                "[Messages to review] Patients' replies that were not read as a report; "
+                "they may hide an alarm sign:")]
+    for message in messages:
+        patient = message.sender_patient
+        lines.append("    - " + tr(
+            "Mensaje {m}, recibido {fecha}: {tipo}; paciente {id}: {nombre}{alta}, tel. {tel}",
+            "Message {m}, received {fecha}: {tipo}; patient {id}: {nombre}{alta}, phone {tel}",
+            m=message.id, fecha=local_time(message.received_at, patient.unit.timezone),
+            tipo=review_kind_label(message.kind), id=patient.id, nombre=patient.full_name,
+            alta=discharged_mark(patient), tel=patient.phone))
+    lines.append("    " + tr(
+        "Ciérrelos con «mailtriage calls log ID_PACIENTE» o «mailtriage calls dismiss ID_MENSAJE --note …».",
+        "Close them with 'mailtriage calls log PATIENT_ID' or 'mailtriage calls dismiss MESSAGE_ID --note …'."))
+    return "\n".join(lines)
+
+
 def format_waiting(item) -> str:
     """Return the block of text for one patient on the call list."""
     from mailtriage import clock
@@ -58,11 +109,12 @@ def format_waiting(item) -> str:
     hours = (clock.now() - item.waiting_since).total_seconds() / 3600
     lines = [
         f"[{rank_label(item.rank)}] " + tr(
-            "Paciente {id}: {nombre} ({unidad}), tel. {tel}; espera desde {desde} ({h:.1f} h); "
+            "Paciente {id}: {nombre}{alta} ({unidad}), tel. {tel}; espera desde {desde} ({h:.1f} h); "
             "intentos sin respuesta: {n}",
-            "Patient {id}: {nombre} ({unidad}), phone {tel}; waiting since {desde} ({h:.1f} h); "
+            "Patient {id}: {nombre}{alta} ({unidad}), phone {tel}; waiting since {desde} ({h:.1f} h); "
             "unanswered attempts: {n}",
-            id=patient.id, nombre=patient.full_name, unidad=patient.unit.code, tel=patient.phone,
+            id=patient.id, nombre=patient.full_name, alta=discharged_mark(patient),
+            unidad=patient.unit.code, tel=patient.phone,
             desde=local_time(item.waiting_since, patient.unit.timezone), h=hours, n=item.attempts),
     ]
     if item.escalated:
@@ -104,3 +156,27 @@ def log_call_command(app, patient_id, outcome, note, report_id, staff):
     click.echo(tr("Llamada {c} registrada ({o}); entradas cerradas: {n}.",
                   "Call {c} recorded ({o}); entries closed: {n}.",
                   c=call.id, o=call.outcome, n=len(closed)))
+
+
+@calls.command("dismiss", help=tr(
+    "Cierra la revisión del mensaje ID de la sección «Mensajes por revisar» sin llamar al "
+    "paciente, con una nota que dice por qué. Queda en la auditoría.\n\n"
+    "Ejemplo: mailtriage calls dismiss 311 --note \"Reenvío del cuestionario sin respuestas\"",
+    "Close the review of message ID in the 'Messages to review' section without calling the "
+    "patient, with a note saying why. The audit trail records it.\n\n"
+    "Example: mailtriage calls dismiss 311 --note \"Forwarded questionnaire without answers\""))
+@click.argument("message_id", metavar="ID", type=int)
+@click.option("--note", required=True, help=tr("Por qué el mensaje no requiere llamada.",
+                                               "Why the message needs no call."))
+@click.option("--staff", metavar=tr("NOMBRE", "NAME"),
+              help=tr("Quién lo revisó (por omisión, el usuario del sistema).",
+                      "Who reviewed it (default: the operating-system user)."))
+@pass_app
+def dismiss_command(app, message_id, note, staff):
+    from mailtriage.audit import current_actor
+    from mailtriage.calls import dismiss_message
+
+    app.database
+    message = dismiss_message(message_id, note, current_actor(staff))
+    click.echo(tr("Mensaje {m} revisado; sale de la lista.", "Message {m} reviewed; it leaves the list.",
+                  m=message.id))
