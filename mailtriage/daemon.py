@@ -7,6 +7,7 @@ mailwatch.py), and stops cleanly on SIGTERM or SIGINT: the message in hand
 and a running outbox send finish first.
 """
 
+import contextlib
 import importlib
 import logging
 import signal
@@ -15,9 +16,10 @@ from datetime import datetime, timezone
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from peewee import OperationalError
 
 from mailtriage import clock, pipeline, sdnotify
-from mailtriage.errors import MailtriageError
+from mailtriage.errors import DatabaseError, MailtriageError
 from mailtriage.i18n import tr
 from mailtriage.mailwatch import MailboxWatcher
 
@@ -58,12 +60,33 @@ def issue_due_questionnaires(config) -> int:
     return issue_due(config, clock.now())
 
 
-def run_once(config, stop: threading.Event | None = None) -> pipeline.PassSummary:
-    """Run one pass: issue due questionnaires, read the mailbox, send the outbox."""
-    open_store(config)
+@contextlib.contextmanager
+def database_errors_in_one_line():
+    """Turn a locked or failing database outside the per-message edge into one DatabaseError line."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise DatabaseError(tr(
+            "la base de datos falló ({why}); otro proceso puede estar usándola. "
+            "Vuelva a intentarlo en unos segundos",
+            "the database failed ({why}); another process may be using it. "
+            "Try again in a few seconds", why=exc)) from exc
 
-    issued = issue_due_questionnaires(config)
-    summary = pipeline.run_pass(config, stop=stop)
+
+def run_once(config, stop: threading.Event | None = None) -> pipeline.PassSummary:
+    """Run one pass: issue due questionnaires, read the mailbox, send the outbox.
+
+    The mail templates are compiled first, so a broken one stops the pass
+    with its name before any message is read.
+    """
+    from mailtriage.mailtemplates import compile_templates
+
+    open_store(config)
+    compile_templates(config)
+
+    with database_errors_in_one_line():
+        issued = issue_due_questionnaires(config)
+        summary = pipeline.run_pass(config, stop=stop)
     summary.questionnaires_issued = issued
 
     log.info("pass finished: %s", summary.as_log())
@@ -103,7 +126,8 @@ class Daemon:
                                    seconds=seconds, id=job_id, name=job_id, next_run_time=start)
 
     def poll(self) -> None:
-        summary = pipeline.run_pass(self.config, stop=self.stop_requested)
+        with database_errors_in_one_line():
+            summary = pipeline.run_pass(self.config, stop=self.stop_requested)
         # An idle pass every poll_seconds would fill the journal, so only a
         # pass that read or sent something is logged at INFO.
         level = logging.INFO if summary.messages_read or summary.sent else logging.DEBUG
@@ -139,7 +163,11 @@ class Daemon:
                 signal.signal(number, handler)
 
     def prepare(self) -> None:
-        """Open the database and load the rule set, so a bad one stops the daemon before it starts."""
+        """Open the database, load the rule set and compile the mail templates.
+
+        A bad rule file or template stops the daemon before it starts.
+        """
+        from mailtriage.mailtemplates import compile_templates
         from mailtriage.ruleset import ruleset_for
 
         # APScheduler logs every job run at INFO. The jobs log their own
@@ -147,6 +175,7 @@ class Daemon:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         open_store(self.config)
         ruleset_for(self.config)
+        compile_templates(self.config)
 
     def start(self) -> None:
         self.add_jobs()

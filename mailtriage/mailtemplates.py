@@ -138,3 +138,30 @@ def configured_unit(patient, config):
             "add it under [[units]] or change the patient's unit",
             code=patient.unit.code, id=patient.id))
     return unit
+
+
+def compile_templates(config) -> int:
+    """Compile every template of every language, as the daemon does at start; return how many.
+
+    Raises TemplateRenderError naming a missing folder, or the first
+    template that is unreadable or not valid Jinja2, so a broken
+    ``[templates] directory`` stops the start instead of failing every reply later. Only syntax is
+    checked: a template that names an undefined variable fails when rendered.
+    """
+    custom_dir = config.templates_dir if config is not None else ""
+    _check_custom_dir(custom_dir)
+
+    compiled = 0
+    for language in SUPPORTED_LANGUAGES:
+        environment = template_environment(custom_dir, language)
+        for name in environment.list_templates():
+            try:
+                environment.get_template(name)
+            except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:
+                why = _describe(exc) if isinstance(exc, jinja2.TemplateError) else str(exc)
+                raise TemplateRenderError(tr(
+                    "no se pudo usar la plantilla {lang}/{name}: {why}",
+                    "cannot use the template {lang}/{name}: {why}",
+                    lang=language, name=name, why=why)) from exc
+            compiled += 1
+    return compiled

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
+from peewee import OperationalError
+
 from mailtriage import faults, recording
 from mailtriage.contracts import AMARILLO, ROJO, VERDE
 from mailtriage.errors import MailboxError
@@ -164,6 +166,11 @@ def handle_one(filing: Filing, message, context, summary: PassSummary) -> None:
             handled = handle_message(key, message, message_id, context)
     except MailboxError:
         raise
+    except OperationalError as exc:
+        # A locked or busy database is no fault of the message: it is left
+        # for the next pass without counting an attempt against it.
+        leave_for_next_pass(message_id or key.uid, exc, summary)
+        return
     except Exception as exc:
         # The edge of the per-message loop: whatever went wrong was rolled
         # back, and the message is counted and retried on the next pass.
@@ -186,7 +193,15 @@ def count_handled(handled, summary: PassSummary) -> None:
 
 def fail_message(filing: Filing, message, key, message_id, error, summary) -> None:
     """Count a failed attempt, and quarantine the message once it has failed MAX_ATTEMPTS times."""
-    row = recording.record_failure(key, message_id, message.raw, message.received_at, error)
+    try:
+        row = recording.record_failure(key, message_id, message.raw, message.received_at, error,
+                                       size=message.size)
+    except OperationalError as exc:
+        log.error("message %s failed (%s) and is left for the next pass: database error "
+                  "while recording the failure: %s", MessageId(message_id or key.uid),
+                  recording.describe_error(error), exc)
+        summary.failed += 1
+        return
     log.error("message %s failed (attempt %d of %d): %s", MessageId(message_id or key.uid),
               row.attempts, MAX_ATTEMPTS, recording.describe_error(error))
     log.debug("message %s failure traceback", MessageId(message_id or key.uid), exc_info=error)
@@ -199,6 +214,11 @@ def fail_message(filing: Filing, message, key, message_id, error, summary) -> No
         n=row.attempts, error=row.last_error))
     summary.quarantined += 1
     filing.add(message, row)
+
+
+def leave_for_next_pass(message_id: str, error: OperationalError, summary: PassSummary) -> None:
+    log.warning("message %s left for the next pass: database error: %s", MessageId(message_id), error)
+    summary.failed += 1
 
 
 def send_outbox(config) -> int:
