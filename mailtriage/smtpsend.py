@@ -16,6 +16,7 @@ import aiosmtplib
 
 from mailtriage import faults
 from mailtriage.i18n import tr
+from mailtriage.logsetup import MessageId, redact
 from mailtriage.messageids import sender_domain
 from mailtriage.models import OutboxMessage
 from mailtriage.outbox import Outcomes
@@ -99,8 +100,15 @@ async def _send_one(client: aiosmtplib.SMTP, row: OutboxMessage, config, outcome
 
 
 def _record_refusal(row: OutboxMessage, code: int, text: str, outcomes: Outcomes) -> None:
-    """Fail the row on a 5xx reply, and defer it on a 4xx reply."""
+    """Fail the row on a 5xx reply, and defer it on a 4xx reply.
+
+    The row keeps the whole reply for `mailtriage outbox list`. The log line
+    carries it with the recipient's address redacted, as a reply such as
+    "550 5.1.1 <ana@example.org>: User unknown" names it.
+    """
     reply = f"{code} {text}".strip()
+    log.warning("outbox %d message %s: the SMTP server replied %s", row.id, MessageId(row.message_id),
+                redact(" ".join(reply.split())))
     if code == SERVICE_CLOSING:
         raise ConnectionFailed(reply)
     if code >= 500:
