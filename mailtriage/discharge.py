@@ -9,7 +9,7 @@ import logging
 from mailtriage import audit, clock
 from mailtriage.calls import close_for_discharge, open_entries, sync_report_entries
 from mailtriage.display_names import DISCHARGE_REASON_NAMES, display_list
-from mailtriage.enrolment import plain_key
+from mailtriage.profile_fields import plain_key
 from mailtriage.errors import MailtriageError, NotFoundError
 from mailtriage.i18n import tr
 from mailtriage.models import OutboxMessage, Patient, database_proxy

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from mailtriage import audit
 from mailtriage.enrolment import (
-    EnrolmentError, Profile, enrol_patient, find_duplicate, plain_key, validate_profile,
+    EnrolmentError, Profile, enrol_patient, find_duplicate, validate_profile,
 )
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import describe_os_error, tr
 from mailtriage.models import database_proxy
+from mailtriage.profile_fields import plain_key
 
 # Column headers staff may use, Spanish or English, as plain_key() writes them, to profile fields.
 HEADERS = {
