@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mailtriage import audit, clock
+from mailtriage.display_names import FIELD_NAMES, display_name
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
 from mailtriage.models import Patient, Unit, database_proxy
@@ -64,6 +65,10 @@ class Profile:
     language: str = "es"
 
 
+def field_label(key: str) -> str:
+    return display_name(FIELD_NAMES, key)
+
+
 def _text(raw: dict, key: str) -> str:
     value = raw.get(key)
     return "" if value is None else str(value).strip()
@@ -95,14 +100,14 @@ def _check_sex_and_dates(raw: dict, today: date, problems: list[str]) -> dict:
         problems.append(tr("sexo no válido «{v}» (use F o M)", "invalid sex '{v}' (use F or M)",
                            v=_text(raw, "sex")))
 
-    birth = parse_date(raw.get("birth_date"), tr("fecha de nacimiento", "birth date"), problems)
+    birth = parse_date(raw.get("birth_date"), field_label("birth_date"), problems)
     if birth is None and not raw.get("birth_date"):
         problems.append(tr("falta la fecha de nacimiento", "the birth date is missing"))
     elif birth and not (0 <= (today - birth).days <= MAX_AGE_YEARS * 366):
         problems.append(tr("fecha de nacimiento fuera de rango: {v}",
                            "birth date out of range: {v}", v=birth.isoformat()))
 
-    onset = parse_date(raw.get("onset_date"), tr("inicio de síntomas", "symptom onset"), problems)
+    onset = parse_date(raw.get("onset_date"), field_label("onset_date"), problems)
     if onset and (onset > today or (birth and onset < birth)):
         problems.append(tr("inicio de síntomas fuera de rango: {v}",
                            "symptom onset out of range: {v}", v=onset.isoformat()))
@@ -110,8 +115,8 @@ def _check_sex_and_dates(raw: dict, today: date, problems: list[str]) -> dict:
 
 
 def _check_pregnancy(raw: dict, sex: str, today: date, problems: list[str]) -> dict:
-    pregnant = parse_flag(raw.get("pregnant"), tr("embarazo", "pregnant"), problems)
-    delivery = parse_date(raw.get("delivery_date"), tr("fecha de parto", "delivery date"), problems)
+    pregnant = parse_flag(raw.get("pregnant"), field_label("pregnant"), problems)
+    delivery = parse_date(raw.get("delivery_date"), field_label("delivery_date"), problems)
     if (pregnant or delivery) and sex == "M":
         problems.append(tr("embarazo o parto registrado con sexo M",
                            "pregnancy or delivery recorded for sex M"))
@@ -139,8 +144,7 @@ def _check_clinical(raw: dict, problems: list[str]) -> dict:
 
     return {
         "comorbidities": parse_comorbidities(raw.get("comorbidities"), problems),
-        "has_oximeter": parse_flag(raw.get("has_oximeter"), tr("tiene oxímetro", "has oximeter"),
-                                   problems),
+        "has_oximeter": parse_flag(raw.get("has_oximeter"), field_label("has_oximeter"), problems),
         "baseline_spo2": baseline,
     }
 

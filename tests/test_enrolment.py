@@ -154,3 +154,10 @@ def test_comorbidities_by_display_name(config):
         PROFILE | {"comorbidities": "EPOC, chronic kidney disease, Enfermedad hepática"}, config)
 
     assert profile.comorbidities == ["copd", "ckd", "liver_disease"]
+
+
+def test_problems_name_fields_from_table(config):
+    problems = problems_of(config, has_oximeter="quizá", onset_date="ayer")
+
+    assert "oxímetro: use sí o no, no «quizá»" in problems
+    assert any(problem.startswith("inicio de síntomas: fecha no válida «ayer»") for problem in problems)
