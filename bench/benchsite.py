@@ -77,7 +77,6 @@ class Site:
             "database": {"url": f"sqlite:///{self.root / 'mailtriage.db'}"},
             "mailbox": {"url": user.url, "password_file": str(secret)},
             "smtp": {"url": self.smtp.url("smtp"), "from": SENDER},
-            "security": {"secret_file": str(self.root / "folio.key")},
             # Every patient is enrolled today, so no daily questionnaire is
             # due until a benchmark moves the clock to the next day.
             "schedule": {"questionnaire_time": "00:00"},

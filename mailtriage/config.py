@@ -5,16 +5,18 @@ one line naming the file, the key and the problem, instead of a failure on
 every message later. Every setting is documented in config.example.toml.
 """
 
+import difflib
 import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailtriage.errors import ConfigError
-from mailtriage.i18n import SUPPORTED_LANGUAGES, tr
+from mailtriage.i18n import SUPPORTED_LANGUAGES, describe_os_error, tr
 
 CONFIG_ENV = "MAILTRIAGE_CONFIG"
 DEFAULT_TIMEZONE = "America/Mazatlan"
@@ -93,7 +95,6 @@ class Config:
     nonreport_check_minutes: int
     rules_file: str
     templates_dir: str
-    secret_file: str
     units: tuple[Unit, ...]
     retention_days: int = DEFAULT_RETENTION_DAYS
     log_format: str = "text"
@@ -142,6 +143,7 @@ class _Reader:
         if not isinstance(value, dict):
             raise self.error("", tr("debe ser una tabla [{s}]", "must be a table [{s}]", s=section))
         self.values = value
+        self.keys_read: set[str] = set()
 
     def error(self, key: str, problem: str) -> ConfigError:
         where = f"[{self.section}] {key}".strip()
@@ -149,6 +151,7 @@ class _Reader:
                            f"{where}: {problem}")
 
     def get(self, key: str, kind: type, default):
+        self.keys_read.add(key)
         value = self.values.get(key, default)
         if kind is int and isinstance(value, bool):
             raise self.error(key, tr("debe ser un número entero", "must be a whole number"))
@@ -159,6 +162,20 @@ class _Reader:
                      bool: ("true o false", "true or false"), float: ("número", "a number")}
             spanish, english = names.get(kind, (kind.__name__, kind.__name__))
             raise self.error(key, tr("debe ser {t}", "must be {t}", t=tr(spanish, english)))
+        return value
+
+    def reject_unknown_keys(self) -> None:
+        """Refuse a key no setting reads: a misspelt one would silently keep its default."""
+        for key in self.values:
+            if key not in self.keys_read:
+                raise self.error(key, unknown_name_problem(key, self.keys_read))
+
+    def address(self, key: str, default: str) -> str:
+        """Read an email address, with or without a display name."""
+        value = self.get(key, str, default)
+        if value and not is_email_address(value):
+            raise self.error(key, tr("«{v}» no es una dirección de correo válida",
+                                     "'{v}' is not a valid email address", v=value))
         return value
 
     def positive_int(self, key: str, default: int) -> int:
@@ -172,12 +189,7 @@ class _Reader:
         password_file = self.get("password_file", str, "")
         password_env = self.get("password_env", str, "")
         if password_file:
-            try:
-                return Path(password_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise self.error("password_file", tr(
-                    "no se pudo leer {f} ({why})", "cannot read {f} ({why})",
-                    f=password_file, why=exc.strerror or exc)) from exc
+            return self._read_password_file(Path(password_file))
         if password_env:
             value = os.environ.get(password_env)
             if value is None:
@@ -186,6 +198,45 @@ class _Reader:
                     "the environment variable {v} is not set", v=password_env))
             return value
         return ""
+
+
+    def _read_password_file(self, path: Path) -> str:
+        try:
+            mode = path.stat().st_mode
+            password = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise self.error("password_file", tr(
+                "no se pudo leer {f} ({why})", "cannot read {f} ({why})",
+                f=path, why=describe_os_error(exc))) from exc
+
+        if mode & 0o077:
+            raise self.error("password_file", tr(
+                "{f} lo pueden leer otros usuarios (permisos {m:o}); ejecute «chmod 600 {f}»",
+                "{f} is readable by other users (mode {m:o}); run 'chmod 600 {f}'",
+                f=path, m=mode & 0o777))
+        if not password:
+            raise self.error("password_file", tr("{f} está vacío", "{f} is empty", f=path))
+        return password
+
+
+KNOWN_TABLES = ("general", "database", "mailbox", "smtp", "schedule", "triage", "templates",
+                "retention", "units")
+
+
+def unknown_name_problem(name: str, known) -> str:
+    """Say that a name is unknown, suggesting the closest known one."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    if close:
+        return tr("nombre desconocido; ¿quiso decir «{c}»?", "unknown name; did you mean '{c}'?",
+                  c=close[0])
+    return tr("nombre desconocido; los válidos son: {k}", "unknown name; valid names: {k}",
+              k=", ".join(sorted(known)))
+
+
+def is_email_address(value: str) -> bool:
+    address = parseaddr(value)[1]
+    local, _, domain = address.rpartition("@")
+    return bool(local) and "." in domain.strip(".") or domain == "localhost"
 
 
 def is_loopback(host: str) -> bool:
@@ -276,8 +327,9 @@ def _read_units(document: dict, path: Path | None, timezone: str) -> tuple[Unit,
             emergency_phone=reader.get("emergency_phone", str, ""),
             timezone=_check_timezone(reader, "timezone", reader.get("timezone", str, timezone)),
             altitude_m=altitude,
-            staff_email=reader.get("staff_email", str, ""),
+            staff_email=reader.address("staff_email", ""),
         ))
+        reader.reject_unknown_keys()
 
     codes = [unit.code for unit in units]
     duplicated = {code for code in codes if codes.count(code) > 1}
@@ -314,6 +366,11 @@ def build_config(document: dict, path: Path | None) -> Config:
     if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise database.error("url", tr(
             "use sqlite:///RUTA o postgresql://…", "use sqlite:///PATH or postgresql://…"))
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
+        # A relative path would depend on the directory the program starts in.
+        raise database.error("url", tr(
+            "use una ruta absoluta: sqlite:////var/lib/mailtriage/mailtriage.db",
+            "use an absolute path: sqlite:////var/lib/mailtriage/mailtriage.db"))
 
     mailbox = _Reader(document, "mailbox", path)
     mailbox_url = mailbox.get("url", str, f"maildir://{state / 'Maildir'}")
@@ -329,10 +386,9 @@ def build_config(document: dict, path: Path | None) -> Config:
 
     triage = _Reader(document, "triage", path)
     templates = _Reader(document, "templates", path)
-    security = _Reader(document, "security", path)
     retention = _Reader(document, "retention", path)
 
-    return Config(
+    config = Config(
         path=path,
         language=language,
         log_level=log_level,
@@ -342,7 +398,7 @@ def build_config(document: dict, path: Path | None) -> Config:
         quarantine_folder=mailbox.get("quarantine_folder", str, "Cuarentena"),
         max_message_bytes=mailbox.positive_int("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES),
         smtp=smtp_endpoint,
-        sender=smtp.get("from", str, "Automonitoreo COVID-19 <automonitoreo@localhost>"),
+        sender=smtp.address("from", "Automonitoreo COVID-19 <automonitoreo@localhost>"),
         max_replies_per_sender_per_hour=smtp.positive_int("max_replies_per_sender_per_hour", 5),
         poll_seconds=schedule.positive_int("poll_seconds", 60),
         questionnaire_time=_check_time_of_day(
@@ -352,8 +408,14 @@ def build_config(document: dict, path: Path | None) -> Config:
         nonreport_check_minutes=schedule.positive_int("nonreport_check_minutes", 60),
         rules_file=triage.get("rules_file", str, ""),
         templates_dir=templates.get("directory", str, ""),
-        secret_file=security.get("secret_file", str, str(state / "folio.key")),
         units=_read_units(document, path, timezone),
         retention_days=retention.positive_int("days", DEFAULT_RETENTION_DAYS),
         log_format=log_format,
     )
+
+    for reader in (general, database, mailbox, smtp, schedule, triage, templates, retention):
+        reader.reject_unknown_keys()
+    for table in document:
+        if table not in KNOWN_TABLES:
+            raise _Reader({}, table, path).error("", unknown_name_problem(table, KNOWN_TABLES))
+    return config

@@ -51,7 +51,6 @@ def demo_config(root: Path, units: list[dict]):
         "smtp": {"url": f"maildir://{root / 'Enviados'}",
                  "from": f"Automonitoreo COVID-19 <{MONITORING_ADDRESS}>"},
         "schedule": {"timezone": DEMO_TIMEZONE},
-        "security": {"secret_file": str(root / "folio.key")},
         "units": units,
     }, None)
 

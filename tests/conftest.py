@@ -115,7 +115,6 @@ def make_config(tmp_path, test_certificate):
                                        mailbox_password, test_certificate),
             "smtp": _endpoint_table(root, "smtp", smtp_url or f"maildir://{root / 'Enviados'}",
                                     smtp_password, test_certificate),
-            "security": {"secret_file": str(root / "folio.key")},
             "units": [dict(DEFAULT_UNIT)],
         }
         document["smtp"]["from"] = "Automonitoreo COVID-19 <automonitoreo@umf34.example.mx>"
