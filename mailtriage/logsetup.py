@@ -44,9 +44,22 @@ def redact(text: str) -> str:
     return EMAIL_ADDRESS.sub(REDACTED_ADDRESS, text)
 
 
+def readable_message_id(message_id: str) -> str:
+    """Keep a machine-made Message-ID readable; mask one that could be a person's address.
+
+    Mail programs build the left part from random characters and digits.
+    A few clients put the sender's own address there (``<dora@example.org>``),
+    which must not reach a log, so a left part without a digit is masked.
+    """
+    local, at, domain = message_id.strip("<>").rpartition("@")
+    if not at or any(character.isdigit() for character in local):
+        return message_id
+    return f"<…@{domain}>"
+
+
 def _redact_value(value):
     if isinstance(value, MessageId):
-        return value
+        return readable_message_id(value)
     if isinstance(value, str):
         return redact(value)
 

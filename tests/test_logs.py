@@ -133,6 +133,16 @@ def test_message_id_stays_readable(capsys):
     assert logged_lines(capsys)[0].endswith("reply queued for <20261204.K7QM2XPD@umf34.example.mx>")
 
 
+def test_message_id_like_an_address_is_masked(capsys):
+    configure_logging("INFO", "text")
+
+    log.info("report stored for %s", MessageId("<dora@example.org>"))
+
+    line = logged_lines(capsys)[0]
+    assert "dora" not in line
+    assert line.endswith("report stored for <…@example.org>")
+
+
 def test_redact_leaves_plain_text():
     assert redact("folio K7QM-2XPD, 3 messages, 100% done @ 10:00") == \
         "folio K7QM-2XPD, 3 messages, 100% done @ 10:00"
