@@ -17,7 +17,7 @@ from mailtriage import clock, faults
 from mailtriage.i18n import tr
 from mailtriage.logsetup import MessageId
 from mailtriage.models import Issuance, OutboxMessage, database_proxy
-from mailtriage.outmessage import build_message
+from mailtriage.outmessage import build_message, message_bytes
 
 log = logging.getLogger("mailtriage.outbox")
 
@@ -161,7 +161,7 @@ def deliver_to_maildir(rows: list[OutboxMessage], config, outcomes: Outcomes) ->
     for row in rows:
         faults.fault_point(faults.BEFORE_SEND)
         try:
-            sent_folder.add(build_message(row, config).as_bytes())
+            sent_folder.add(message_bytes(build_message(row, config)))
         except OSError as exc:
             outcomes.deferred(row, maildir_error(config, exc))
             continue

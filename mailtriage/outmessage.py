@@ -2,6 +2,7 @@
 
 import email.policy
 from email.headerregistry import HeaderRegistry
+import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -13,6 +14,11 @@ from mailtriage.models import OutboxMessage
 # replies, because they follow up the patient's questionnaire thread.
 AUTO_SUBMITTED = {"reply": "auto-replied", "reminder": "auto-replied"}
 AUTO_GENERATED = "auto-generated"
+
+# RFC 5322 allows lines of up to 998 characters and only recommends 78.
+# Folding at 78 made Python move a whole subject such as the reminder's to
+# a continuation line, and some clients then show it with a leading space.
+SENDING_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class CachedHeaderRegistry(HeaderRegistry):
@@ -58,10 +64,18 @@ def build_message(row: OutboxMessage, config) -> EmailMessage:
         del message[name]
         message[name] = value
 
-    message.set_content(row.body_text, charset="utf-8")
+    # Quoted-printable keeps the body 7-bit, so a relay without 8BITMIME
+    # takes it unchanged.
+    message.set_content(row.body_text, charset="utf-8", cte="quoted-printable")
     if row.body_html:
-        message.add_alternative(row.body_html, subtype="html", charset="utf-8")
+        message.add_alternative(row.body_html, subtype="html", charset="utf-8",
+                                cte="quoted-printable")
     return message
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """Return the message as sent: CRLF line ends, headers unfolded up to 998 characters."""
+    return message.as_bytes(policy=SENDING_POLICY)
 
 
 def envelope_sender(config) -> str:

@@ -20,7 +20,7 @@ from mailtriage.logsetup import MessageId, redact
 from mailtriage.messageids import sender_domain
 from mailtriage.models import OutboxMessage
 from mailtriage.outbox import Outcomes
-from mailtriage.outmessage import build_message, envelope_recipient, envelope_sender
+from mailtriage.outmessage import build_message, envelope_recipient, envelope_sender, message_bytes
 from mailtriage.tls import client_context
 
 log = logging.getLogger("mailtriage.outbox")
@@ -79,8 +79,8 @@ async def _send_one(client: aiosmtplib.SMTP, row: OutboxMessage, config, outcome
 
     faults.fault_point(faults.BEFORE_SEND)
     try:
-        await client.send_message(message, sender=envelope_sender(config),
-                                  recipients=[envelope_recipient(row)])
+        await client.sendmail(envelope_sender(config), [envelope_recipient(row)],
+                              message_bytes(message))
     except aiosmtplib.SMTPRecipientsRefused as exc:
         refusal = exc.recipients[0]
         _record_refusal(row, refusal.code, refusal.message, outcomes)

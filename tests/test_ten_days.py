@@ -193,7 +193,7 @@ def check_missed_day(clinic, patient, morning) -> None:
     reminder = clinic.mail_to(PATIENT_EMAIL)[-1]
     # Python's email package folds this 80-character Subject line before its
     # first word, so the parsed header keeps a leading space.
-    assert reminder["Subject"].strip().startswith("Recordatorio: cuestionario de automonitoreo COVID-19")
+    assert reminder["Subject"].startswith("Recordatorio: cuestionario de automonitoreo COVID-19")
 
 
 def check_red_day(clinic, patient) -> None:
