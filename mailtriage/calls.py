@@ -15,10 +15,12 @@ read) wait for review beside the call list. A call that reaches the patient
 or confirms arrival closes them, and so does a dismissal by staff.
 """
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from mailtriage import audit, clock
+from mailtriage.display_names import CALL_OUTCOME_NAMES
 from mailtriage.errors import MailtriageError, NotFoundError
 from mailtriage.i18n import tr
 from mailtriage.contracts import FOLIO_MISMATCH, OVERSIZE, UNKNOWN_FOLIO
@@ -62,11 +64,19 @@ class CallError(MailtriageError):
     """A call cannot be logged as given."""
 
 
+def _outcome_key(name: str) -> str:
+    """Fold case, accents and spaces, so «llegó a Urgencias» finds llego_a_urgencias."""
+    decomposed = unicodedata.normalize("NFD", name.strip().lower())
+    plain = "".join(character for character in decomposed if not unicodedata.combining(character))
+    return "_".join(plain.replace("_", " ").replace("'", " ").split())
+
+
 def find_outcome(name: str) -> Outcome:
     """Return the outcome named in Spanish or English, or raise CallError listing the valid names."""
-    requested = name.strip().lower()
+    requested = _outcome_key(name)
     for outcome in OUTCOMES:
-        if requested in (outcome.code, outcome.english):
+        names = (outcome.code, outcome.english, *CALL_OUTCOME_NAMES.get(outcome.code, ()))
+        if requested in {_outcome_key(known) for known in names}:
             return outcome
     raise CallError(tr("resultado de llamada no válido «{v}»; use uno de: {ok}",
                        "invalid call outcome '{v}'; use one of: {ok}",

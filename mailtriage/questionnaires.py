@@ -25,6 +25,7 @@ from mailtriage.messageids import (
 )
 from mailtriage.models import Issuance, OutboxMessage, Patient, Reminder, database_proxy
 from mailtriage.questions import DEFAULT_QUESTIONS
+from mailtriage.display_names import STATUS_NAMES, display_name
 
 log = logging.getLogger("mailtriage.questionnaires")
 
@@ -92,7 +93,7 @@ def _check_can_issue(patient, kind: str, local_day) -> None:
         raise NotMonitoredError(tr(
             "el paciente {id} no está en monitoreo (estado: {status}); no se le envían cuestionarios",
             "patient {id} is not under monitoring (status: {status}); no questionnaires are sent",
-            id=patient.id, status=patient.status))
+            id=patient.id, status=display_name(STATUS_NAMES, patient.status)))
     if kind in DAY_QUESTIONNAIRE_KINDS and has_day_questionnaire(patient, local_day):
         raise AlreadyIssuedError(tr(
             "el paciente {id} ya recibió el cuestionario del {day}; use un envío a solicitud si hace falta otro",

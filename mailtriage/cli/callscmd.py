@@ -150,12 +150,13 @@ def format_waiting(item) -> str:
 def log_call_command(app, patient_id, outcome, note, report_id, staff):
     from mailtriage.audit import current_actor
     from mailtriage.calls import log_call
+    from mailtriage.display_names import CALL_OUTCOME_NAMES, display_name
 
     app.database
     call, closed = log_call(patient_id, outcome, note, current_actor(staff), report_id)
     click.echo(tr("Llamada {c} registrada ({o}); entradas cerradas: {n}.",
                   "Call {c} recorded ({o}); entries closed: {n}.",
-                  c=call.id, o=call.outcome, n=len(closed)))
+                  c=call.id, o=display_name(CALL_OUTCOME_NAMES, call.outcome), n=len(closed)))
 
 
 @calls.command("dismiss", help=tr(
