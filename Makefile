@@ -16,7 +16,7 @@ venv: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
 demo: venv
-	$(BIN)/python -m mailtriage.demo
+	$(BIN)/python -m mailtriage.demo $(DEMO_ARGS)
 
 test-deps: $(BIN)/python
 	scripts/install-test-deps.sh

@@ -242,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
             print(tr("Se conservó {p}.", "{p} was kept.", p=root))
         else:
             shutil.rmtree(root, ignore_errors=True)
+            print(tr("Se borró {p}; para revisarlo, ejecute «python -m mailtriage.demo --keep» "
+                     "(o «make demo DEMO_ARGS=--keep»).",
+                     "{p} was removed; to inspect it, run 'python -m mailtriage.demo --keep' "
+                     "(or 'make demo DEMO_ARGS=--keep').", p=root))
     return 0
 
 

@@ -10,10 +10,11 @@ command -v openssl >/dev/null 2>&1 || need="$need openssl"
 
 if [ -n "$need" ]; then
     if [ "$(id -u)" != 0 ]; then
-        echo "Run as root or install:$need" >&2
+        echo "Ejecute como root o instale:$need / Run as root or install:$need" >&2
         exit 1
     fi
     # Keep apt from starting the packaged service where it would.
+    remove_policy=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
         chmod 755 /usr/sbin/policy-rc.d
@@ -21,7 +22,9 @@ if [ -n "$need" ]; then
     fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
-    [ "${remove_policy:-0}" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    if [ "$remove_policy" = 1 ]; then
+        rm -f /usr/sbin/policy-rc.d
+    fi
 fi
 
 # Where a service manager did start the packaged Dovecot, stop it.
