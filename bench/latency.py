@@ -64,7 +64,8 @@ def _wait_until_started(log_path: Path) -> None:
             time.sleep(1)
             return
         time.sleep(0.05)
-    raise RuntimeError(f"the daemon did not start; see {log_path}")
+    log_tail = log_path.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"the daemon did not start within {START_WAIT_SECONDS} s; its log ends: {log_tail}")
 
 
 def _take_samples(spool: Path, dovecot, user, patients, rows, max_pause: float) -> list[float]:

@@ -18,6 +18,7 @@ With --json the last line is one JSON object of the headline figures.
 import argparse
 import cProfile
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,10 @@ def main() -> None:
     if messages < 2 * samples:
         sys.exit(f"--messages must be at least {2 * samples}: latency samples use distinct patients")
 
+    # SIGTERM (and SIGINT, which a background job may ignore) still stop
+    # the servers and remove the temp dir, through the finally below.
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     site = benchsite.Site()
     try:
         site.start()
@@ -65,6 +70,10 @@ def main() -> None:
     print_table(results)
     if options.json:
         print(json.dumps(headline(results), sort_keys=True))
+
+
+def stop_on_signal(signal_number, frame) -> None:
+    sys.exit(128 + signal_number)
 
 
 def parse_arguments():
