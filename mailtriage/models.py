@@ -330,11 +330,16 @@ def open_database(url: str, migrate: bool = True, create: bool = True):
             from mailtriage.migrations import apply_migrations
             apply_migrations(database)
     except PeeweeDatabaseError as exc:
-        raise DatabaseError(tr(
-            "no se pudo abrir la base de datos {url}: {why}",
-            "cannot open the database {url}: {why}",
-            url=_without_password(url), why=_database_reason(exc))) from exc
+        raise database_failure(url, exc) from exc
     return database
+
+
+def database_failure(url: str, error: Exception) -> DatabaseError:
+    """Turn a database library error into one line naming the database and the reason."""
+    return DatabaseError(tr(
+        "no se pudo usar la base de datos {url}: {why}",
+        "cannot use the database {url}: {why}",
+        url=_without_password(url), why=_database_reason(error)))
 
 
 def _without_password(url: str) -> str:

@@ -162,6 +162,19 @@ def handle_one(filing: Filing, message, context, summary: PassSummary) -> None:
         return
 
     try:
+        started = recording.record_start(key, message_id, message.raw, message.received_at,
+                                         size=message.size)
+    except OperationalError as exc:
+        leave_for_next_pass(message_id or key.uid, exc, summary)
+        return
+    if started.attempts > MAX_ATTEMPTS:
+        # Every earlier attempt ended the process before it could record a failure.
+        quarantine(filing, message, started, summary, tr(
+            "el programa se detuvo {n} veces al procesarlo", "the program stopped {n} times while "
+            "handling it", n=started.attempts - 1))
+        return
+
+    try:
         with database_proxy.atomic():
             handled = handle_message(key, message, message_id, context)
     except MailboxError:
@@ -203,15 +216,35 @@ def fail_message(filing: Filing, message, key, message_id, error, summary) -> No
         summary.failed += 1
         return
     log.error("message %s failed (attempt %d of %d): %s", MessageId(message_id or key.uid),
-              row.attempts, MAX_ATTEMPTS, recording.describe_error(error))
+              row.attempts, MAX_ATTEMPTS, loggable_error(error))
     log.debug("message %s failure traceback", MessageId(message_id or key.uid), exc_info=error)
     summary.failed += 1
     if row.attempts < MAX_ATTEMPTS:
         return
 
-    recording.mark_quarantined(row, tr(
+    quarantine(filing, message, row, summary, tr(
         "falló {n} veces; último error: {error}", "failed {n} times; last error: {error}",
         n=row.attempts, error=row.last_error))
+
+
+def loggable_error(error: BaseException) -> str:
+    """Describe a failure for the log without text that could quote the patient's message.
+
+    A system error's reason ("No space left on device") is safe and is what
+    the administrator needs; any other error's text may carry parsed content,
+    so only its type is logged. The whole text is kept with the message for
+    `mailtriage quarantine list`.
+    """
+    if isinstance(error, OSError) and error.strerror:
+        return f"{type(error).__name__}: {error.strerror}"
+    return type(error).__name__
+
+
+def quarantine(filing: Filing, message, row, summary: PassSummary, reason: str) -> None:
+    """Set the message aside with its reason; it goes to the quarantine folder with the batch."""
+    recording.mark_quarantined(row, reason)
+    log.error("message %s quarantined after %d attempts", MessageId(row.message_id or row.uid),
+              row.attempts)
     summary.quarantined += 1
     filing.add(message, row)
 

@@ -2,8 +2,9 @@
 
 A message is identified by its mailbox, UIDVALIDITY and UID, and, across a
 UIDVALIDITY change, by its Message-ID. The functions here run inside the
-caller's transaction, except ``record_failure``, which runs after the
-failed transaction was rolled back.
+caller's transaction, except ``record_start`` and ``record_failure``, which
+commit on their own: one before the message's transaction, the other after
+it was rolled back.
 """
 
 from dataclasses import dataclass
@@ -76,12 +77,26 @@ def inbound_row(key: MessageKey, message_id: str | None, raw: bytes, received_at
         outcome=PENDING, created_at=clock.now())
 
 
-def record_failure(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
-                   error: BaseException, size: int | None = None) -> InboundMessage:
-    """Count one failed attempt at a message, in a transaction of its own, and return its row."""
+def record_start(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
+                 size: int | None = None) -> InboundMessage:
+    """Count an attempt at a message before handling it, in a transaction of its own.
+
+    Counting before the work, not after a failure, is what lets a message
+    that kills the process (memory, a crash in C code) reach the quarantine:
+    its failed attempts are on record even though nothing ran after them.
+    """
     with database_proxy.atomic():
         row = inbound_row(key, message_id, raw, received_at, size)
         row.attempts += 1
+        row.save()
+    return row
+
+
+def record_failure(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
+                   error: BaseException, size: int | None = None) -> InboundMessage:
+    """Record why an attempt failed, in a transaction of its own, and return the message's row."""
+    with database_proxy.atomic():
+        row = inbound_row(key, message_id, raw, received_at, size)
         row.last_error = describe_error(error)
         row.save()
     return row

@@ -235,8 +235,6 @@ def test_database_locked_run_daemon_recovers(make_config, dovecot, smtp_server, 
     check_exactly_once(world, dovecot, smtp_server)
 
 
-@pytest.mark.xfail(strict=True, reason="App.database mirrors the units before the pass, outside "
-                                       "the handler that turns database errors into one line")
 def test_database_locked_at_start_one_line(world, tmp_path):
     locker = lock_database(tmp_path / "mailtriage.db", LOCK_HOLD_SECONDS)
     try:
@@ -245,7 +243,7 @@ def test_database_locked_at_start_one_line(world, tmp_path):
         locker.kill()
 
     assert result.returncode == 1
-    assert_one_line_error(result.stderr, "database is locked")
+    assert_one_line_error(result.stderr, "bloqueada")
 
 
 # --------------------------------------------------------------------------- disk full

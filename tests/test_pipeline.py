@@ -168,7 +168,7 @@ def test_failure_then_success_keeps_one_row(config):
     assert sum(summary.reports.values()) == 1
     assert InboundMessage.select().count() == 1
     assert inbound.outcome == recording.REPORTED
-    assert inbound.attempts == 1
+    assert inbound.attempts == 2  # the failed try and the one that succeeded
 
 
 def test_crash_before_filing_resumes(config):
@@ -407,7 +407,9 @@ def test_locked_database_while_recording_failure(config, monkeypatch):
     assert len(holders) == 1
     assert summary.failed == 1
     assert summary.quarantined == 0
-    assert InboundMessage.select().count() == 0
+    inbound = InboundMessage.get()
+    assert inbound.outcome == recording.PENDING
+    assert inbound.attempts == 1
     assert keys_in(config) == [key]
 
 

@@ -164,8 +164,6 @@ def test_retry_needs_id_or_all(maildir_store):
 
 
 @pytest.mark.faults
-@pytest.mark.xfail(strict=True, reason="a message that kills the daemon is retried on every "
-                                       "restart: no attempt is recorded before handling starts")
 def test_message_killing_daemon_quarantined(make_config, tmp_path):
     """A message that ends the process each time (out of memory, a crash in C code) is set aside."""
     config = open_store(make_config)

@@ -26,11 +26,16 @@ class App:
 
     @cached_property
     def database(self):
-        from mailtriage.models import open_database
+        from peewee import DatabaseError as PeeweeDatabaseError
+
+        from mailtriage.models import database_failure, open_database
         from mailtriage.units import sync_units
 
         database = open_database(self.config.database_url, create=False)
-        sync_units(self.config)
+        try:
+            sync_units(self.config)
+        except PeeweeDatabaseError as exc:
+            raise database_failure(self.config.database_url, exc) from exc
         return database
 
 
