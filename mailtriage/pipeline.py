@@ -82,7 +82,13 @@ def run_pass(config, stop: threading.Event | None = None, send: bool = True,
     ``inbox``, when given, is an open inbox to read instead of opening one
     for this pass, as the mailbox watcher does between its waits.
     """
-    summary = process_mailbox(config, stop, inbox)
+    try:
+        summary = process_mailbox(config, stop, inbox)
+    except MailboxError:
+        # Replies stored in earlier passes still go out while the mailbox is down.
+        if send:
+            send_outbox(config)
+        raise
     if send:
         summary.sent = send_outbox(config)
     record_poll(summary)
