@@ -113,7 +113,7 @@ Issuance.add_index(Issuance.patient, Issuance.local_date, unique=True,
 
 
 class MailboxState(BaseModel):
-    """What was seen of one mailbox folder: its UIDVALIDITY and the highest UID handled."""
+    """The state of one mailbox folder: its UIDVALIDITY and the highest UID handled."""
 
     mailbox = CharField(unique=True)
     uidvalidity = IntegerField(null=True)
@@ -290,7 +290,7 @@ def _create_private_file(path: Path) -> None:
 
 
 def _prepare_sqlite_file(path: Path, create: bool) -> None:
-    """Create the file when allowed; otherwise refuse a missing one, which is most often a typo."""
+    """Create the file when allowed; otherwise reject a missing one, which is most often a typo."""
     if create:
         try:
             _create_private_file(path)

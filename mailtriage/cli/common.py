@@ -13,7 +13,7 @@ from mailtriage.logsetup import configure_logging
 
 
 class App:
-    """What a command needs: the config and, once asked for, the open database."""
+    """The context of a command: the config and, once requested, the open database."""
 
     def __init__(self, config_path: str | None):
         self.config_path = config_path
