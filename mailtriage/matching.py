@@ -93,12 +93,22 @@ class StoreDirectory:
     def issuance_by_folio(self, folio: str) -> IssuanceRef | None:
         from mailtriage.models import Issuance
 
-        return _issuance_ref(Issuance.get_or_none(Issuance.folio == folio.upper()))
+        return _issuance_ref(_issuance_with_email(Issuance.folio == folio.upper()))
 
     def issuance_by_message_id(self, message_id: str) -> IssuanceRef | None:
         from mailtriage.models import Issuance
 
-        return _issuance_ref(Issuance.get_or_none(Issuance.message_id == message_id))
+        return _issuance_ref(_issuance_with_email(Issuance.message_id == message_id))
+
+
+def _issuance_with_email(condition):
+    """Return the issuance matching ``condition`` with its patient's id and email, in one query."""
+    from mailtriage.models import Issuance, Patient
+
+    return (Issuance.select(Issuance, Patient.id, Patient.email)
+            .join(Patient)
+            .where(condition)
+            .first())
 
 
 def _issuance_ref(issuance) -> IssuanceRef | None:
