@@ -13,6 +13,8 @@ import pytest
 import tomli_w
 
 from servers import LOOPBACK, DovecotServer, ServerError, SmtpServer, make_certificate
+# The PostgreSQL fixtures, for the tests of several daemons sharing one database.
+from pgserver import postgres, postgres_url  # noqa: F401
 
 # Servers started in this session, checked before each test.
 _started_servers: list = []
