@@ -1,12 +1,17 @@
 #!/bin/sh
-# Install the Debian packages the tests start for real: Dovecot (IMAP) and
-# openssl (throwaway certificates). The packaged Dovecot service must not
-# run: the tests start their own instances on loopback ports.
+# Install the Debian packages the tests start for real: Dovecot (IMAP),
+# PostgreSQL (several daemons sharing one database) and openssl (throwaway
+# certificates). The packaged services must not run: the tests start their
+# own instances on loopback ports.
 set -eu
 
 need=""
 command -v dovecot >/dev/null 2>&1 || need="$need dovecot-imapd"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# Debian puts initdb in /usr/lib/postgresql/VERSION/bin, off PATH.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need="$need postgresql"
+fi
 
 if [ -n "$need" ]; then
     if [ "$(id -u)" != 0 ]; then
@@ -27,8 +32,10 @@ if [ -n "$need" ]; then
     fi
 fi
 
-# Where a service manager did start the packaged Dovecot, stop it.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet dovecot 2>/dev/null; then
-    systemctl disable --now dovecot >/dev/null 2>&1 || true
-fi
+# Where a service manager did start the packaged Dovecot or PostgreSQL, stop it.
+for service in dovecot postgresql; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+        systemctl disable --now "$service" >/dev/null 2>&1 || true
+    fi
+done
 exit 0
