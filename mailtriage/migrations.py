@@ -10,7 +10,7 @@ from pathlib import Path
 
 from peewee import SqliteDatabase
 
-from mailtriage import clock
+from mailtriage import claims, clock
 from mailtriage.backup import backup_next_to
 from mailtriage.models import ALL_MODELS, SchemaMigration
 
@@ -50,18 +50,25 @@ def pending_migrations(database) -> list[str]:
 
 
 def apply_migrations(database) -> list[str]:
-    """Apply every pending migration and return their names."""
+    """Apply every pending migration and return the names of those this process applied."""
     pending = pending_migrations(database)
     if pending:
         back_up_before_upgrade(database, pending[0])
 
     steps = dict(MIGRATIONS)
+    applied = []
     for name in pending:
         with database.atomic():
+            # Daemons starting together on one PostgreSQL database take turns,
+            # and a step another daemon applied meanwhile is skipped.
+            claims.lock_schema(database)
+            if name not in pending_migrations(database):
+                continue
             steps[name](database)
             SchemaMigration.create(name=name, applied_at=clock.now())
+        applied.append(name)
         log.info("schema migration applied: %s", name)
-    return pending
+    return applied
 
 
 def back_up_before_upgrade(database, first_pending: str) -> None:

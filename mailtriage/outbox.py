@@ -4,7 +4,9 @@ Each row's outcome is committed as soon as the server has replied for it,
 so a crash resends at most the messages in flight (one per connection).
 Those carry the row's stable Message-ID, so a resend is recognisable. A 4xx
 reply or a lost connection keeps the row pending with an exponential
-backoff, and a 5xx reply marks it failed with the server's text.
+backoff, and a 5xx reply marks it failed with the server's text. Daemons
+sharing a PostgreSQL database claim rows before sending them (claims.py),
+so each row is sent by one daemon.
 """
 
 import asyncio
@@ -13,7 +15,7 @@ import mailbox
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mailtriage import clock, faults
+from mailtriage import claims, clock, faults
 from mailtriage.i18n import tr
 from mailtriage.logsetup import MessageId
 from mailtriage.models import Issuance, OutboxMessage, database_proxy
@@ -67,7 +69,11 @@ def send_pending(config, limit: int | None = None) -> SendSummary:
         if not rows:
             break
         handled.update(row.id for row in rows)
-        send_rows(rows, config, outcomes)
+        claimed = claim_rows(rows)
+        try:
+            send_rows(claimed, config, outcomes)
+        finally:
+            claims.release_many(claims.OUTBOX_MESSAGE, [row.id for row in claimed])
         if outcomes.summary.error is not None:
             break
     return outcomes.summary
@@ -81,9 +87,24 @@ def send_rows(rows: list[OutboxMessage], config, outcomes: "Outcomes") -> None:
         asyncio.run(send_over_smtp(rows, config, outcomes))
 
 
-def due_rows(limit: int | None) -> list[OutboxMessage]:
+def claim_rows(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Return the rows this daemon may send: those no other daemon holds, claimed (see claims.py).
+
+    On PostgreSQL the claimed rows are read again, because another daemon
+    may have sent or deferred one of them since it was loaded.
+    """
+    if not claims.is_shared():
+        return rows
+    claimed = claims.claim_many(claims.OUTBOX_MESSAGE, [row.id for row in rows])
+    fresh = due_rows(None, OutboxMessage.id.in_(list(claimed))) if claimed else []
+    claims.release_many(claims.OUTBOX_MESSAGE, claimed - {row.id for row in fresh})
+    return fresh
+
+
+def due_rows(limit: int | None, *conditions) -> list[OutboxMessage]:
     query = (OutboxMessage.select()
-             .where((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= clock.now()))
+             .where((OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= clock.now()),
+                    *conditions)
              .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id))
     if limit is not None:
         query = query.limit(limit)

@@ -19,7 +19,7 @@ from email.policy import compat32
 
 from peewee import OperationalError
 
-from mailtriage import faults, recording
+from mailtriage import claims, faults, recording
 from mailtriage.contracts import AMARILLO, ROJO, VERDE
 from mailtriage.errors import MailboxError
 from mailtriage.handling import handle_message, load_pass_context
@@ -128,15 +128,22 @@ class Filing:
         self.config = config
         self.waiting: dict[str, list[tuple]] = {}
         self.count = 0
+        # Messages queued in this pass, so a caller can tell whether ``add`` took its claim.
+        self.added = 0
 
     def add(self, message, row) -> None:
-        """Queue ``message`` for the folder of its row's outcome; move the batch when it is full."""
+        """Queue ``message`` for the folder of its row's outcome; move the batch when it is full.
+
+        The message's claim (see claims.py) passes to the filing, which
+        releases it once the message is moved.
+        """
         folder = (self.config.quarantine_folder if row.outcome == recording.QUARANTINED
                   else self.config.processed_folder)
         # Only the UID and the row id are kept: a batch of replies with
         # photos attached would otherwise stay in memory until it is moved.
         self.waiting.setdefault(folder, []).append((dataclasses.replace(message, raw=b""), row.id))
         self.count += 1
+        self.added += 1
         if self.count >= FILE_BATCH_MESSAGES:
             self.flush()
 
@@ -145,10 +152,14 @@ class Filing:
         if not self.count:
             return
         faults.fault_point(faults.BEFORE_MARK)
-        for folder, items in self.waiting.items():
-            self.inbox.move_many([message for message, _row_id in items], folder)
-            ids = [row_id for _message, row_id in items]
-            InboundMessage.update(handled_on_server=True).where(InboundMessage.id.in_(ids)).execute()
+        try:
+            for folder, items in self.waiting.items():
+                self.inbox.move_many([message for message, _row_id in items], folder)
+                ids = [row_id for _message, row_id in items]
+                InboundMessage.update(handled_on_server=True).where(InboundMessage.id.in_(ids)).execute()
+        finally:
+            claims.release_many(claims.INBOUND_MESSAGE,
+                                [row_id for items in self.waiting.values() for _message, row_id in items])
         self.waiting.clear()
         self.count = 0
 
@@ -162,6 +173,10 @@ def handle_one(filing: Filing, message, context, summary: PassSummary) -> None:
     recorded = recording.find_recorded(key, message_id)
     if recorded is not None and recorded.outcome != recording.PENDING:
         summary.already_recorded += 1
+        if not recording.claim_for_filing(recorded):
+            log.info("message %s already recorded as %s; another daemon files it",
+                     MessageId(message_id or key.uid), recorded.outcome)
+            return
         log.info("message %s already recorded as %s; filing it", MessageId(message_id or key.uid),
                  recorded.outcome)
         filing.add(message, recorded)
@@ -173,6 +188,25 @@ def handle_one(filing: Filing, message, context, summary: PassSummary) -> None:
     except OperationalError as exc:
         leave_for_next_pass(message_id or key.uid, exc, summary)
         return
+    if started is None:
+        # Another daemon sharing the database holds the message, and that daemon files it.
+        summary.already_recorded += 1
+        log.info("message %s is handled by another daemon; skipping it",
+                 MessageId(message_id or key.uid))
+        return
+
+    added_before = filing.added
+    try:
+        handle_started(filing, message, key, message_id, started, context, summary)
+    finally:
+        # A message queued for filing keeps its claim until it is moved.
+        if filing.added == added_before:
+            recording.release(started)
+
+
+def handle_started(filing: Filing, message, key, message_id, started, context,
+                   summary: PassSummary) -> None:
+    """Handle a message whose attempt is counted: set it aside, or store it and queue it for filing."""
     if started.attempts > MAX_ATTEMPTS:
         # Every earlier attempt ended the process before it could record a failure.
         quarantine(filing, message, started, summary, tr(

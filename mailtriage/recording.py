@@ -10,7 +10,9 @@ it was rolled back.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mailtriage import clock
+from peewee import IntegrityError
+
+from mailtriage import claims, clock
 from mailtriage.models import InboundMessage, OutboxMessage, Report, database_proxy
 
 PENDING = "pending"
@@ -78,18 +80,64 @@ def inbound_row(key: MessageKey, message_id: str | None, raw: bytes, received_at
 
 
 def record_start(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
-                 size: int | None = None) -> InboundMessage:
-    """Count an attempt at a message before handling it, in a transaction of its own.
+                 size: int | None = None) -> InboundMessage | None:
+    """Claim a message and count an attempt at it before handling it, in a transaction of its own.
 
     Counting before the work, not after a failure, is what lets a message
     that kills the process (memory, a crash in C code) reach the quarantine:
     its failed attempts are on record even though nothing ran after them.
+
+    Returns None when another daemon sharing the database is handling the
+    message or has finished it. Otherwise the caller holds the message's
+    claim (see claims.py) and gives the row to ``release`` when done.
     """
-    with database_proxy.atomic():
-        row = inbound_row(key, message_id, raw, received_at, size)
-        row.attempts += 1
-        row.save()
+    claimed_id = None
+    try:
+        with database_proxy.atomic():
+            row = inbound_row(key, message_id, raw, received_at, size)
+            if not claims.claim(claims.INBOUND_MESSAGE, row.id):
+                return None
+            claimed_id = row.id
+            return count_attempt(row)
+    except BaseException as exc:
+        # The claim outlives a rolled-back transaction, so it is released here.
+        if claimed_id is not None:
+            claims.release(claims.INBOUND_MESSAGE, claimed_id)
+        if isinstance(exc, IntegrityError):
+            # Another daemon stored the message's row first, so it handles it.
+            return None
+        raise
+
+
+def count_attempt(row: InboundMessage) -> InboundMessage | None:
+    if claims.is_shared():
+        # Another daemon may have finished the message after the row was read.
+        row = InboundMessage.get_by_id(row.id)
+        if row.outcome != PENDING:
+            claims.release(claims.INBOUND_MESSAGE, row.id)
+            return None
+    row.attempts += 1
+    row.save()
     return row
+
+
+def claim_for_filing(row: InboundMessage) -> bool:
+    """Claim a recorded message for filing, and return False when another daemon files it or did.
+
+    The caller passes the claim to the filing, which releases it once the
+    message is moved.
+    """
+    if not claims.claim(claims.INBOUND_MESSAGE, row.id):
+        return False
+    if claims.is_shared() and InboundMessage.get_by_id(row.id).handled_on_server:
+        claims.release(claims.INBOUND_MESSAGE, row.id)
+        return False
+    return True
+
+
+def release(row: InboundMessage) -> None:
+    """Release the claim ``record_start`` took, once the message is handled or set aside."""
+    claims.release(claims.INBOUND_MESSAGE, row.id)
 
 
 def record_failure(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,
