@@ -8,11 +8,11 @@ migrations are appended; an applied one is never edited.
 import logging
 from pathlib import Path
 
-from peewee import SqliteDatabase
+from peewee import PostgresqlDatabase, SqliteDatabase
 
 from mailtriage import claims, clock
 from mailtriage.backup import backup_next_to
-from mailtriage.models import ALL_MODELS, SchemaMigration
+from mailtriage.models import ALL_MODELS, Retriage, SchemaMigration
 
 log = logging.getLogger("mailtriage.migrations")
 
@@ -35,10 +35,27 @@ def create_lookup_indexes(database) -> None:
                          'ON "outboxmessage" ("to_address", "created_at")')
 
 
+def widen_text_columns(database) -> None:
+    # PostgreSQL enforces the VARCHAR(255) that peewee gives a CharField. A
+    # patient's mail client may send a longer Message-ID or Subject, and
+    # enrolment sets no length limit, so such a value failed its insert and,
+    # for an inbound message, the whole pass. SQLite ignores the length.
+    if not isinstance(database, PostgresqlDatabase):
+        return
+    tables = [model._meta.table_name for model in (*ALL_MODELS, Retriage)]
+    cursor = database.execute_sql(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = ANY(%s) "
+        "AND data_type = 'character varying' AND character_maximum_length = 255", (tables,))
+    for table, column in cursor.fetchall():
+        database.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE TEXT')
+
+
 MIGRATIONS = (
     ("0001_initial_schema", create_initial_schema),
     ("0002_retriage", create_retriage_table),
     ("0003_lookup_indexes", create_lookup_indexes),
+    ("0004_postgresql_text_columns", widen_text_columns),
 )
 
 

@@ -5,6 +5,7 @@ tests/pgserver.py) and its own Dovecot user. The daemons run as separate
 processes, as they do in production.
 """
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -13,12 +14,17 @@ from collections import Counter
 import pytest
 
 from faultmail import (
-    PROCESSED, RunDaemon, build_world, check_exactly_once, close_test_store, daemon_environment,
-    deliver_replies, open_test_store, replies_by_message, replies_received, run_daemon_once,
-    wait_until,
+    GREEN, PROCESSED, RunDaemon, build_world, check_exactly_once, close_test_store,
+    daemon_environment, deliver_replies, latest_issuance, open_test_store, replies_by_message,
+    replies_received, reply, run_daemon_once, wait_until,
 )
+from mailtriage import clock, recording
+from mailtriage.config import load_config
 from mailtriage.migrations import MIGRATIONS, apply_migrations, pending_migrations
-from mailtriage.models import InboundMessage, OutboxMessage, Report, SchemaMigration, open_database
+from mailtriage.models import (
+    InboundMessage, OutboxMessage, Report, SchemaMigration, Unit, open_database,
+)
+from mailtriage.units import sync_units
 
 pytestmark = pytest.mark.servers
 
@@ -90,6 +96,74 @@ def test_reply_end_to_end_on_postgres(make_config, dovecot, smtp_server, postgre
             if str(message["In-Reply-To"]).strip() == world.message_ids[0]]
     assert len(sent) == 1
     assert "puede seguir cuidándose en casa" in sent[0].get_body(("plain",)).get_content()
+
+
+def test_long_mail_headers_on_postgres(make_config, dovecot, smtp_server, postgres_url):
+    """A Message-ID and a Subject longer than 255 characters, which PostgreSQL VARCHAR(255) rejected."""
+    world = world_on_postgres(make_config, dovecot, smtp_server, postgres_url, messages=1,
+                              deliver=False)
+    long_id = "<" + "x" * 300 + "@example.com>"
+    open_test_store(world.config_path)
+    try:
+        patient = world.patients[0]
+        folio = latest_issuance(patient).folio
+        raw = reply(patient, GREEN, message_id=long_id, extra_headers={
+            "Subject": "Re: " + "cuestionario " * 30 + f"[Folio {folio}]"})
+    finally:
+        close_test_store()
+    dovecot.append(world.user, raw)
+
+    result = run_daemon_once(world.config_path)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    open_test_store(world.config_path)
+    try:
+        inbound = InboundMessage.get()
+        assert inbound.message_id == long_id
+        assert inbound.outcome == "reported"
+        answer = OutboxMessage.get(OutboxMessage.kind == "reply")
+        assert answer.in_reply_to == long_id
+        assert answer.status == "sent"
+        assert len(answer.subject) > 255
+    finally:
+        close_test_store()
+
+
+def test_maildir_key_lookup_on_postgres(postgres_url):
+    """A Maildir key has no UIDVALIDITY (NULL), which must still find its one row."""
+    database = open_database(postgres_url)
+    try:
+        key = recording.MessageKey("maildir:///var/mail/umf34", None, "1700000000.M1P2.host")
+        other = recording.MessageKey("maildir:///var/mail/umf34", None, "1700000001.M1P2.host")
+        now = clock.now()
+        first = recording.record_start(key, "<a@example.com>", b"raw", now)
+        recording.release(first)
+        again = recording.record_start(key, "<a@example.com>", b"raw", now)
+        recording.release(again)
+        found = recording.find_recorded(key, None)
+
+        assert again.id == first.id
+        assert again.attempts == 2
+        assert found.id == first.id
+        assert recording.find_recorded(other, None) is None
+        assert InboundMessage.select().count() == 1
+    finally:
+        database.close()
+
+
+def test_unit_upsert_on_postgres(make_config, postgres_url):
+    config_path = make_config(database={"url": postgres_url})
+    config = load_config(config_path)
+    database = open_database(postgres_url)
+    try:
+        sync_units(config)
+        renamed = dataclasses.replace(config.units[0], name="UMF 34 La Paz")
+        sync_units(dataclasses.replace(config, units=(renamed,)))
+
+        assert Unit.select().count() == 1
+        assert Unit.get().name == "UMF 34 La Paz"
+    finally:
+        database.close()
 
 
 @pytest.mark.parametrize("fault", ["after_store:2", "before_send:2"])
