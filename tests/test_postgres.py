@@ -51,8 +51,25 @@ def test_migrations_on_postgres(postgres_url):
         assert pending_migrations(database) == []
         assert SchemaMigration.select().count() == len(MIGRATIONS)
         assert apply_migrations(database) == []
+        assert "WHERE" in index_definition(database, "issuance_one_questionnaire_per_day")
+        assert index_definition(database, "inboundmessage_mailbox_uidvalidity_uid").startswith(
+            "CREATE UNIQUE INDEX")
+        assert limited_text_columns(database) == []
     finally:
         database.close()
+
+
+def index_definition(database, name: str) -> str:
+    cursor = database.execute_sql("SELECT indexdef FROM pg_indexes WHERE indexname = %s", (name,))
+    return cursor.fetchone()[0]
+
+
+def limited_text_columns(database) -> list[tuple]:
+    cursor = database.execute_sql(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND data_type = 'character varying' "
+        "AND character_maximum_length = 255")
+    return cursor.fetchall()
 
 
 def test_concurrent_init_on_postgres(make_config, postgres_url):
