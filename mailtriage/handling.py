@@ -9,7 +9,7 @@ import email.utils
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mailtriage import clock, faults, recording
 from mailtriage.alerts import enqueue_staff_alert
@@ -18,7 +18,7 @@ from mailtriage.contracts import (
 )
 from mailtriage.i18n import tr
 from mailtriage.logsetup import MessageId
-from mailtriage.models import InboundMessage, Patient, Report
+from mailtriage.models import InboundMessage, OutboxMessage, Patient, Report
 
 log = logging.getLogger("mailtriage.pipeline")
 
@@ -218,26 +218,43 @@ def queue_reply(report: Report, inbound: InboundMessage, reading: MessageReading
                 config) -> bool:
     """Queue the color's reply; return True when the sender's hourly limit skipped it.
 
-    A red reply is exempt from the limit, because it sends the patient to
-    Urgencias now and no number of earlier replies may hold that back.
+    The first red reply within an hour is exempt from the limit, because it
+    sends the patient to Urgencias now. Later red replies in that hour count
+    against the limit like any other: after one red report every later
+    report of the day is red too, so a patient who keeps writing would
+    otherwise get one reply per message.
     """
     from mailtriage.replies import build_reply_outbox
 
+    now = clock.now()
+    address = report.patient.email
+    exempt = report.color == ROJO and not red_reply_in_last_hour(address, now)
+    already = recording.replies_in_last_hour(address, now)
     outbox = build_reply_outbox(report, reading, config, result=result)
-    if report.color == ROJO:
-        return False
-
-    limit = config.max_replies_per_sender_per_hour
-    already = recording.replies_in_last_hour(outbox.to_address, clock.now()) - 1
-    if already < limit:
+    if exempt or already < config.max_replies_per_sender_per_hour:
+        log.info("report %s: reply queued as %s", report.id, outbox.message_id)
         return False
 
     recording.skip_reply(outbox, tr(
         "no se envió: ya se enviaron {n} respuestas a este remitente en la última hora",
         "not sent: {n} replies were already sent to this sender in the last hour", n=already))
-    log.warning("message %s: reply to report %s skipped, sender over %d replies per hour",
-                MessageId(inbound.message_id or inbound.uid), report.id, limit)
+    # The pass summary logs how many replies were skipped, once per pass.
+    log.debug("message %s: reply to report %s skipped, sender over %d replies per hour",
+              MessageId(inbound.message_id or inbound.uid), report.id,
+              config.max_replies_per_sender_per_hour)
     return True
+
+
+def red_reply_in_last_hour(address: str, now: datetime) -> bool:
+    """Return True when a red report's reply to ``address`` was queued, and not skipped, in the last hour."""
+    return (OutboxMessage.select()
+            .join(Report, on=(OutboxMessage.report == Report.id))
+            .where((OutboxMessage.kind == recording.REPLY_KIND)
+                   & (OutboxMessage.to_address == address)
+                   & (OutboxMessage.status != recording.SKIPPED)
+                   & (OutboxMessage.created_at > now - timedelta(hours=1))
+                   & (Report.color == ROJO))
+            .exists())
 
 
 def alert_staff_if_red(report: Report, config) -> None:

@@ -195,7 +195,7 @@ def build_reply_outbox(report: Report, reading: MessageReading | None, config,
         body_text=mail.text, body_html=mail.html,
         extra_headers={"Reply-To": sender_address(config)},
         next_attempt_at=moment, created_at=moment)
-    log.info("report %s: reply queued as %s", report.id, message.message_id)
+    # The caller logs the reply after its hourly-limit check, so a skipped reply is not logged as queued.
     return message
 
 

@@ -487,3 +487,99 @@ def test_broken_template_stops_run(make_config, tmp_path):
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(error_lines) == 1
     assert "es/reply_verde.txt" in error_lines[0]
+
+
+def alerting_config(make_config, **overrides):
+    """Load a config whose unit has a staff address, so red reports queue staff alerts."""
+    from conftest import DEFAULT_UNIT
+
+    units = [DEFAULT_UNIT | {"staff_email": "personal@umf34.example.mx"}]
+    return load_config(make_config(units=units, **overrides))
+
+
+def staff_alerts() -> list[OutboxMessage]:
+    return list(OutboxMessage.select().where(OutboxMessage.kind == "staff_alert")
+                .order_by(OutboxMessage.id))
+
+
+def test_red_day_flood_caps_replies_and_alerts(make_config, caplog):
+    set_language("es")
+    clock.set_now(MORNING)
+    config = alerting_config(make_config, smtp={"max_replies_per_sender_per_hour": 2})
+    open_store(config)
+    try:
+        patient = enrol(config)
+        deliver(config, reply_to(patient, RED_ANSWERS, MORNING), minutes_after_morning=1)
+        for minute in range(2, 8):
+            deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=minute)
+
+        with caplog.at_level("INFO", logger="mailtriage"):
+            summary = process_mailbox(config)
+
+        reports = list(Report.select().order_by(Report.received_at))
+        statuses = [replies_of(report)[0].status for report in reports]
+        assert [report.color for report in reports] == ["rojo"] * 7
+        assert statuses == ["pending", "pending"] + [recording.SKIPPED] * 5
+        assert summary.replies_skipped == 5
+        assert len(staff_alerts()) == 1
+        skipped_ids = {replies_of(report)[0].message_id for report in reports[2:]}
+        queued_lines = [record.getMessage() for record in caplog.records
+                        if "reply queued" in record.getMessage()]
+        assert len(queued_lines) == 2
+        assert not any(message_id in line for line in queued_lines for message_id in skipped_ids)
+        assert not [record for record in caplog.records
+                    if record.levelname == "WARNING" and "skipped" in record.getMessage()]
+    finally:
+        clock.set_now(None)
+        database_proxy.close()
+
+
+def test_red_reply_exempt_again_after_hour(make_config):
+    set_language("es")
+    clock.set_now(MORNING)
+    config = alerting_config(make_config, smtp={"max_replies_per_sender_per_hour": 1})
+    open_store(config)
+    try:
+        patient = enrol(config)
+        deliver(config, reply_to(patient, RED_ANSWERS, MORNING), minutes_after_morning=1)
+        process_mailbox(config)
+        clock.set_now(MORNING + timedelta(minutes=30))
+        deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=30)
+        process_mailbox(config)
+        clock.set_now(MORNING + timedelta(minutes=95))
+        deliver(config, reply_to(patient, GREEN_ANSWERS, MORNING), minutes_after_morning=95)
+        process_mailbox(config)
+
+        first, held, later = Report.select().order_by(Report.received_at)
+        assert replies_of(first)[0].status == "pending"
+        assert replies_of(held)[0].status == recording.SKIPPED
+        assert replies_of(later)[0].status == "pending"
+        assert len(staff_alerts()) == 2
+    finally:
+        clock.set_now(None)
+        database_proxy.close()
+
+
+def test_new_red_rule_alerts_within_hour(make_config):
+    from mailtriage.alerts import red_rule_ids
+
+    set_language("es")
+    clock.set_now(MORNING)
+    config = alerting_config(make_config)
+    open_store(config)
+    try:
+        patient = enrol(config)
+        chest_pain_only = {**GREEN_ANSWERS, 11: "si"}
+        deliver(config, reply_to(patient, chest_pain_only, MORNING), minutes_after_morning=1)
+        deliver(config, reply_to(patient, chest_pain_only, MORNING), minutes_after_morning=2)
+        deliver(config, reply_to(patient, RED_ANSWERS, MORNING), minutes_after_morning=3)
+
+        process_mailbox(config)
+
+        first, repeat, worse = Report.select().order_by(Report.received_at)
+        assert red_rule_ids(first)
+        assert red_rule_ids(worse) - red_rule_ids(first)
+        assert [alert.report_id for alert in staff_alerts()] == [first.id, worse.id]
+    finally:
+        clock.set_now(None)
+        database_proxy.close()
