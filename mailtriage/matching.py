@@ -1,8 +1,8 @@
 """Attaching a reading to a patient and an issuance, or saying why it cannot be.
 
 Rules in order: the folio (subject, body or plus address), then the
-questionnaire Message-IDs named by In-Reply-To/References, then the sender's
-address. The sender must be a patient whatever folio the message shows, and
+Message-IDs named by In-Reply-To/References of any mail sent with an
+issuance (questionnaire, reminder, reply), then the sender's address. The sender must be a patient whatever folio the message shows, and
 a folio that does not exist or belongs to another address is never attached
 to anyone.
 """
@@ -18,7 +18,8 @@ from mailtriage.contracts import ANSWER, FOLIO_MISMATCH, UNKNOWN_FOLIO, UNKNOWN_
 
 # The Message-ID the questionnaire sender writes: <q-YYYYMMDD-FOLIO@host>.
 # NOTE: a thread id in this form that the store does not know is read as an
-# unknown folio. Ids in any other form, such as replies to staff mail, are skipped.
+# unknown folio. Other ids that no sent mail with an issuance carries, such as
+# replies to staff mail, are skipped.
 _QUESTIONNAIRE_ID = re.compile(r"^<q-\d{8}-([2-9A-HJKMNP-Z]{8})@", re.IGNORECASE)
 
 
@@ -96,9 +97,19 @@ class StoreDirectory:
         return _issuance_ref(_issuance_with_email(Issuance.folio == folio.upper()))
 
     def issuance_by_message_id(self, message_id: str) -> IssuanceRef | None:
-        from mailtriage.models import Issuance
+        """Return the issuance of a questionnaire's Message-ID, or of any other sent mail that has one.
 
-        return _issuance_ref(_issuance_with_email(Issuance.message_id == message_id))
+        A reminder (``<rem-…>``) and a reply (``<r-…>``) keep their issuance
+        on their outbox row, so a patient's reply to them is matched too.
+        """
+        from mailtriage.models import Issuance, OutboxMessage
+
+        issuance = _issuance_with_email(Issuance.message_id == message_id)
+        if issuance is None:
+            sent = OutboxMessage.select(OutboxMessage.issuance).where(
+                (OutboxMessage.message_id == message_id) & OutboxMessage.issuance.is_null(False))
+            issuance = _issuance_with_email(Issuance.id.in_(sent))
+        return _issuance_ref(issuance)
 
 
 def _issuance_with_email(condition):
