@@ -29,6 +29,12 @@ DETAIL_VALUE_NAMES = {
     "per": EXPORT_ROW_NAMES,
 }
 
+# Detail keys that only record that something was given, shown as a phrase
+# when true. A staff note may describe symptoms, so the trail keeps the fact
+# that there was one and never its text.
+WITH_NOTE = "with_note"
+FLAG_DETAIL_NAMES = {WITH_NOTE: ("con nota", "with a note")}
+
 
 def current_actor(staff: str | None = None) -> str:
     """Return the staff name given on the command line, else the operating-system user."""
@@ -59,8 +65,13 @@ def list_events(patient_id: int | None = None, since: datetime | None = None) ->
 
 def detail_text(detail: dict) -> str:
     """Return an event's details as "name: value" pairs in the active language, sorted by name."""
-    parts = [f"{display_name(AUDIT_DETAIL_NAMES, key)}: {_detail_value(key, value)}"
-             for key, value in detail.items()]
+    parts = []
+    for key, value in detail.items():
+        if key in FLAG_DETAIL_NAMES:
+            if value:
+                parts.append(display_name(FLAG_DETAIL_NAMES, key))
+            continue
+        parts.append(f"{display_name(AUDIT_DETAIL_NAMES, key)}: {_detail_value(key, value)}")
     return "; ".join(sorted(parts))
 
 

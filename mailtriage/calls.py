@@ -214,7 +214,8 @@ def dismiss_message(message_id: int, note: str, staff: str) -> InboundMessage:
         message.reviewed_at = clock.now()
         message.review_note = note.strip()
         message.save(only=[InboundMessage.reviewed_at, InboundMessage.review_note])
-        audit.record(staff, DISMISS_MESSAGE, message.sender_patient_id, message=message.id)
+        audit.record(staff, DISMISS_MESSAGE, message.sender_patient_id, message=message.id,
+                     **{audit.WITH_NOTE: True})
     return message
 
 
@@ -249,7 +250,8 @@ def log_call(patient_id: int, outcome_name: str, note: str, staff: str,
         closed = apply_call(call, open_entries(patient))
         reviewed = close_reviews(call)
         audit.record(staff, audit.CALL, patient, call=call.id, outcome=outcome.code,
-                     closed_entries=[entry.id for entry in closed], reviewed_messages=reviewed)
+                     closed_entries=[entry.id for entry in closed], reviewed_messages=reviewed,
+                     **{audit.WITH_NOTE: bool(call.note.strip())})
     return call, closed
 
 

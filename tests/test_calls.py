@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from mailtriage import clock
+from mailtriage import audit, clock
 from mailtriage.calls import CallError, call_list, log_call, open_rule_entry
 from mailtriage.errors import NotFoundError
 from mailtriage.models import AuditEvent, CallListEntry
@@ -143,7 +143,10 @@ def test_call_audited_with_ids_only(config):
 
     event = AuditEvent.select().where(AuditEvent.action == "call").get()
     assert event.detail == {"call": call.id, "outcome": "contestada",
-                            "closed_entries": [closed[0].id], "reviewed_messages": []}
+                            "closed_entries": [closed[0].id], "reviewed_messages": [],
+                            "with_note": True}
+    assert "fiebre" not in audit.detail_text(event.detail)
+    assert "con nota" in audit.detail_text(event.detail)
 
 
 def test_unknown_outcome_rejected(config):

@@ -264,7 +264,10 @@ def test_dismiss_closes_review_with_audit(config):
     event = AuditEvent.get(AuditEvent.action == "dismiss_message")
     assert event.actor == "enfermera"
     assert event.patient_id == patient.id
-    assert event.detail == {"message": inbound.id}
+    assert event.detail == {"message": inbound.id, "with_note": True}
+    trail = CliRunner().invoke(build_cli(), ["--config", str(config.path), "audit"])
+    assert "con nota" in trail.output
+    assert "Reenvío de fotos" not in trail.output
 
 
 def test_dismiss_needs_note(config):
