@@ -1,7 +1,8 @@
 """Staff exports: reports by color, the non-reporting list and the full history, as CSV or XLSX.
 
 Headers follow the configured language, times are the unit's local time in
-ISO form, and files are written owner-only because they carry health data.
+ISO form with its UTC offset, and files are written owner-only because they
+carry health data.
 Text cells that a spreadsheet would run as a formula are prefixed with an
 apostrophe.
 """
@@ -62,9 +63,14 @@ def parse_colors(text: str) -> list[str]:
 
 
 def local_iso(moment: datetime | None, timezone_name: str) -> str:
+    """Format a UTC moment in the unit's time zone as ISO 8601 with its offset: 2026-12-04 09:30-07:00.
+
+    The offset, rather than an abbreviation, keeps rows of units in
+    different zones comparable and is unambiguous to other programs.
+    """
     if moment is None:
         return ""
-    return moment.astimezone(ZoneInfo(timezone_name)).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(ZoneInfo(timezone_name)).isoformat(sep=" ", timespec="minutes")
 
 
 def report_columns() -> list[str]:

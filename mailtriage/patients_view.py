@@ -21,10 +21,16 @@ def status_name(status: str) -> str:
 
 
 def local_time(moment: datetime | None, timezone_name: str) -> str:
-    """Format a UTC moment as DD/MM/AAAA HH:MM in the unit's time zone."""
+    """Format a UTC moment as DD/MM/AAAA HH:MM and the zone's abbreviation, in the unit's time zone.
+
+    Units lie in different zones, so a list that mixes them names each
+    time's zone: "04/12/2026 15:43 CST" beside "04/12/2026 14:43 MST".
+    Zones without an abbreviation in the tz database show their UTC
+    offset instead, such as "-03".
+    """
     if moment is None:
         return "-"
-    return moment.astimezone(ZoneInfo(timezone_name)).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(ZoneInfo(timezone_name)).strftime("%d/%m/%Y %H:%M %Z")
 
 
 def monitored_patients(unit_code: str | None = None, include_discharged: bool = False) -> list[Patient]:

@@ -61,8 +61,8 @@ def test_report_rows_in_local_time(config):
     assert table.headers[6] == "Semáforo"
     assert len(table.rows) == 1
     row = table.rows[0]
-    # 16:30 UTC is 09:30 in America/Mazatlan.
-    assert row[5] == "2026-12-04 09:30"
+    # 16:30 UTC is 09:30 in America/Mazatlan, seven hours behind UTC.
+    assert row[5] == "2026-12-04 09:30-07:00"
     assert row[6] == "amarillo"
     assert row[7] == "A"
     assert row[8] == "SpO2 93%"
