@@ -156,6 +156,12 @@ TREND_NAMES = {
 # The questionnaire's breathing question stores levels 0..3 for the letters A..D patients write.
 DYSPNEA_LETTERS = "ABCD"
 
+# Free text (comments, unreadable answers, call notes) longer than this is
+# cut in staff views and exports. A patient's comment can run to hundreds of
+# kilobytes, which floods a terminal and exceeds the 32,767 characters an
+# XLSX cell holds. The database keeps the full text.
+MAX_SHOWN_CHARS = 500
+
 
 def display_name(table: dict, code) -> str:
     """Return the active language's name for ``code``, or the code itself when the table lacks it."""
@@ -172,6 +178,15 @@ def display_list(table: dict, codes) -> str:
 
 def yes_no(value: bool) -> str:
     return tr("sí", "yes") if value else "no"
+
+
+def shown_text(text) -> str:
+    """Return free text cut to MAX_SHOWN_CHARS, marked with how long the full text is."""
+    text = str(text)
+    if len(text) <= MAX_SHOWN_CHARS:
+        return text
+    return text[:MAX_SHOWN_CHARS] + tr("… (recortado, {n} caracteres)", "… (cut, {n} characters)",
+                                       n=len(text))
 
 
 def number_text(value: float) -> str:
@@ -192,7 +207,7 @@ def answer_value_text(question: Question, value) -> str:
     if question.kind == TREND:
         return display_name(TREND_NAMES, value)
     if question.kind == TEXT:
-        return tr("«{t}»", "\"{t}\"", t=value)
+        return tr("«{t}»", "\"{t}\"", t=shown_text(value))
     # A value of an unexpected type is shown as stored rather than hidden.
     return str(value)
 
@@ -221,4 +236,5 @@ def answers_text(answers: dict | None, unreadable: dict | None,
 
 
 def _raw_text(unreadable) -> str:
-    return unreadable.get("raw", "") if isinstance(unreadable, dict) else str(unreadable)
+    raw = unreadable.get("raw", "") if isinstance(unreadable, dict) else unreadable
+    return shown_text(raw)

@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 from mailtriage import clock
 from mailtriage.calls import hit_reasons, open_entries
-from mailtriage.display_names import CALL_LIST_RULE_NAMES, CALL_OUTCOME_NAMES, display_name
+from mailtriage.display_names import (
+    CALL_LIST_RULE_NAMES, CALL_OUTCOME_NAMES, display_name, shown_text,
+)
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
 from mailtriage.models import Call, Patient, Reminder, Report, Unit
@@ -167,7 +169,7 @@ def export_history(since: date | None) -> Table:
 def call_detail(call: Call) -> str:
     """Return a call's outcome by its display name, then its note when it has one."""
     outcome = display_name(CALL_OUTCOME_NAMES, call.outcome)
-    return f"{outcome}: {call.note}" if call.note else outcome
+    return f"{outcome}: {shown_text(call.note)}" if call.note else outcome
 
 
 def render(table: Table, file_format: str, progress=None) -> bytes:

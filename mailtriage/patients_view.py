@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from mailtriage.display_names import (
     CALL_OUTCOME_NAMES, COLOR_NAMES, DISCHARGE_REASON_NAMES, STATUS_NAMES, display_name,
+    shown_text,
 )
 from mailtriage.display_names import answers_text as answers_in_words
 from mailtriage.i18n import tr
@@ -77,6 +78,13 @@ def report_event(report: Report, timezone_name: str) -> tuple:
     return report.received_at, "\n".join(lines)
 
 
+def call_event(call) -> tuple:
+    text = tr("Llamada {id} por {s}: {o}. {n}", "Call {id} by {s}: {o}. {n}",
+              id=call.id, s=call.staff or "-", o=display_name(CALL_OUTCOME_NAMES, call.outcome),
+              n=shown_text(call.note))
+    return call.made_at, text.strip()
+
+
 def timeline(patient: Patient) -> list[tuple[str, str]]:
     """Return the patient's events oldest first, as (local time, text) pairs."""
     from mailtriage.models import Call, Reminder
@@ -84,10 +92,7 @@ def timeline(patient: Patient) -> list[tuple[str, str]]:
     zone = patient.unit.timezone
     events = [(patient.enrolled_at, tr("Registro por {s}", "Enrolled by {s}", s=patient.enrolled_by or "-"))]
     events += [report_event(report, zone) for report in patient.reports]
-    events += [(call.made_at, tr("Llamada {id} por {s}: {o}. {n}", "Call {id} by {s}: {o}. {n}",
-                                 id=call.id, s=call.staff or "-",
-                                 o=display_name(CALL_OUTCOME_NAMES, call.outcome), n=call.note).strip())
-               for call in Call.select().where(Call.patient == patient)]
+    events += [call_event(call) for call in Call.select().where(Call.patient == patient)]
     events += [(reminder.sent_at, tr("Recordatorio enviado", "Reminder sent"))
                for reminder in Reminder.select().where(Reminder.patient == patient)]
     if patient.discharged_at:

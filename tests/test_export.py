@@ -258,3 +258,23 @@ def test_cli_rejects_output_format_mismatch(config, tmp_path, arguments):
     assert result.exit_code != 0
     assert isinstance(result.exception, ExportError)
     assert list(tmp_path.glob("x.*")) == []
+
+
+def test_history_cuts_long_comment(config):
+    from mailtriage.calls import log_call
+
+    patient = enrol(config)
+    comment = "me duele la cabeza " * 50_000
+    add_report(patient, "amarillo", "N", answers={"comments": comment})
+    log_call(patient.id, "contestada", "x" * 2000, "enfermera")
+
+    table = export_history(None)
+    rows = read_csv(render(table, "csv"))
+    sheet = load_workbook(io.BytesIO(render(table, "xlsx"))).worksheets[0]
+    cells = [row[6] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+    report_cell, call_cell = rows[1][6], rows[2][6]
+    assert len(report_cell) < 1000
+    assert f"… (recortado, {len(comment)} caracteres)" in report_cell
+    assert call_cell.endswith("… (recortado, 2000 caracteres)")
+    assert cells == [report_cell, call_cell]

@@ -83,6 +83,21 @@ def test_show_timeline_oldest_first(config):
     assert "Se citó mañana" in text
 
 
+def test_show_cuts_long_comment(config):
+    from mailtriage.models import Report
+
+    patient = enrol(config)
+    comment = "tos seca y cansancio " * 40_000
+    report = add_report(patient, "verde", answers={"comments": comment})
+
+    result = run(config, "patients", "show", str(patient.id))
+
+    assert result.exit_code == 0, result.output
+    assert len(result.output) < 5000
+    assert f"(recortado, {len(comment)} caracteres)" in result.output
+    assert Report.get_by_id(report.id).answers["comments"] == comment
+
+
 def test_show_unknown_patient(config):
     result = run(config, "patients", "show", "99")
 
