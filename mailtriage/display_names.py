@@ -82,6 +82,14 @@ FIELD_NAMES = {
     "language": ("idioma", "language"),
 }
 
+# Outbox kinds of the mail sent to patients.
+MAIL_KIND_NAMES = {
+    "welcome": ("bienvenida", "welcome"),
+    "questionnaire": ("cuestionario", "questionnaire"),
+    "reply": ("respuesta", "reply"),
+    "reminder": ("recordatorio", "reminder"),
+}
+
 COLOR_NAMES = {
     "verde": ("verde", "green"),
     "amarillo": ("amarillo", "yellow"),

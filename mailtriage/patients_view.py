@@ -4,8 +4,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mailtriage.display_names import (
-    CALL_OUTCOME_NAMES, COLOR_NAMES, DISCHARGE_REASON_NAMES, STATUS_NAMES, display_name,
-    shown_text,
+    CALL_OUTCOME_NAMES, COLOR_NAMES, DISCHARGE_REASON_NAMES, MAIL_KIND_NAMES, STATUS_NAMES,
+    display_name, shown_text,
 )
 from mailtriage.display_names import answers_text as answers_in_words
 from mailtriage.i18n import tr
@@ -85,14 +85,25 @@ def call_event(call) -> tuple:
     return call.made_at, text.strip()
 
 
+def undelivered_event(row) -> tuple:
+    """Return the timeline event of a failed email to the patient, with the server's reply."""
+    reply = " ".join((row.last_error or "-").split())
+    text = tr("Correo no entregado ({tipo}, correo {m}): {r}. Confirme la dirección con el paciente.",
+              "Email not delivered ({tipo}, email {m}): {r}. Check the address with the patient.",
+              tipo=display_name(MAIL_KIND_NAMES, row.kind), m=row.id, r=shown_text(reply))
+    return row.created_at, text
+
+
 def timeline(patient: Patient) -> list[tuple[str, str]]:
     """Return the patient's events oldest first, as (local time, text) pairs."""
     from mailtriage.models import Call, Reminder
+    from mailtriage.undelivered import failed_patient_mail
 
     zone = patient.unit.timezone
     events = [(patient.enrolled_at, tr("Registro por {s}", "Enrolled by {s}", s=patient.enrolled_by or "-"))]
     events += [report_event(report, zone) for report in patient.reports]
     events += [call_event(call) for call in Call.select().where(Call.patient == patient)]
+    events += [undelivered_event(row) for row in failed_patient_mail(patient)]
     events += [(reminder.sent_at, tr("Recordatorio enviado", "Reminder sent"))
                for reminder in Reminder.select().where(Reminder.patient == patient)]
     if patient.discharged_at:

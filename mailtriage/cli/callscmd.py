@@ -20,20 +20,24 @@ NORMAL_RANK = 2
 @calls.command("list", help=tr(
     "Muestra a quién hay que llamar ahora: primero las confirmaciones de llegada a Urgencias "
     "(rojo), luego prioridad alta, luego los mensajes por revisar (respuestas de pacientes que "
-    "no se pudieron leer como reporte) y al final prioridad normal; dentro de cada grupo, quien "
-    "lleva más tiempo esperando.\n\nEjemplo: mailtriage calls list",
+    "no se pudieron leer como reporte) y los correos no entregados a pacientes, y al final "
+    "prioridad normal; dentro de cada grupo, quien lleva más tiempo esperando.\n\n"
+    "Ejemplo: mailtriage calls list",
     "Show who must be phoned now: arrival confirmations for Urgencias (red) first, then "
     "high priority, then the messages to review (patients' replies that could not be read as "
-    "a report), then normal priority; longest wait first within each group.\n\n"
+    "a report) and the emails that could not be delivered to patients, then normal priority; "
+    "longest wait first within each group.\n\n"
     "Example: mailtriage calls list"))
 @pass_app
 def list_calls(app):
     from mailtriage.calls import call_list, messages_to_review
+    from mailtriage.undelivered import undelivered_mail
 
     app.database
     waiting = call_list()
     reviews = messages_to_review()
-    if not waiting and not reviews:
+    undelivered = undelivered_mail()
+    if not waiting and not reviews and not undelivered:
         click.echo(tr("No hay llamadas pendientes.", "No calls pending."))
         return
 
@@ -42,6 +46,8 @@ def list_calls(app):
             click.echo(format_waiting(item))
     if reviews:
         click.echo(format_reviews(reviews))
+    if undelivered:
+        click.echo(format_undelivered(undelivered))
     for item in waiting:
         if item.rank >= NORMAL_RANK:
             click.echo(format_waiting(item))
@@ -97,6 +103,33 @@ def format_reviews(messages) -> str:
     lines.append("    " + tr(
         "Ciérrelos con «mailtriage calls log ID_PACIENTE» o «mailtriage calls dismiss ID_MENSAJE --note …».",
         "Close them with 'mailtriage calls log PATIENT_ID' or 'mailtriage calls dismiss MESSAGE_ID --note …'."))
+    return "\n".join(lines)
+
+
+def format_undelivered(rows) -> str:
+    """Return the section of failed mail to patients, one line per email, with how to close it."""
+    from mailtriage.display_names import MAIL_KIND_NAMES, display_name
+    from mailtriage.patients_view import local_time
+
+    lines = [tr("[Correos no entregados] El servidor rechazó estos correos a pacientes; "
+                "confirme la dirección con el paciente:",
+                "[Undelivered emails] The server rejected these emails to patients; "
+                "check the address with the patient:")]
+    for row in rows:
+        patient = row.patient
+        lines.append("    - " + tr(
+            "Correo {m} ({tipo}) del {fecha}; paciente {id}: {nombre}, tel. {tel}; "
+            "corríjalo con «mailtriage patients edit {id} --email …»",
+            "Email {m} ({tipo}) of {fecha}; patient {id}: {nombre}, phone {tel}; "
+            "correct it with 'mailtriage patients edit {id} --email …'",
+            m=row.id, tipo=display_name(MAIL_KIND_NAMES, row.kind),
+            fecha=local_time(row.created_at, patient.unit.timezone),
+            id=patient.id, nombre=patient.full_name, tel=patient.phone))
+    lines.append("    " + tr(
+        "Una llamada que hable con el paciente («mailtriage calls log ID_PACIENTE») también los "
+        "cierra; «mailtriage outbox retry ID_CORREO» los reenvía.",
+        "A call that reaches the patient ('mailtriage calls log PATIENT_ID') also closes them; "
+        "'mailtriage outbox retry EMAIL_ID' sends them again."))
     return "\n".join(lines)
 
 
