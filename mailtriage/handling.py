@@ -169,7 +169,7 @@ def record_answer(inbound: InboundMessage, reading: MessageReading, match,
     skipped = queue_reply(report, inbound, reading, result, context.config)
     alert_staff_if_red(report, context.config)
     log.info("message %s: report %s (folio %s) is %s", MessageId(inbound.message_id or inbound.uid),
-             report.id, inbound.folio, report.color)
+             report.id, inbound.folio or "-", report.color)
     return Handled(inbound=inbound, report=report, reply_skipped=skipped)
 
 
