@@ -314,7 +314,11 @@ def open_database(url: str, migrate: bool = True, create: bool = True):
     """
     if url.startswith("sqlite:///"):
         _prepare_sqlite_file(Path(url[len("sqlite:///"):]), create)
-        database = connect(url, pragmas={
+        # BEGIN IMMEDIATE takes the write lock when a transaction starts, and
+        # waits for it up to the busy timeout. A plain BEGIN that reads first
+        # fails at once with "database is locked" when it later tries to
+        # write while the daemon holds the lock.
+        database = connect(url, lock_type="IMMEDIATE", pragmas={
             "journal_mode": "wal",
             "foreign_keys": 1,
             "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
@@ -334,8 +338,11 @@ def open_database(url: str, migrate: bool = True, create: bool = True):
     return database
 
 
-def database_failure(url: str, error: Exception) -> DatabaseError:
+def database_failure(url: str | None, error: Exception) -> DatabaseError:
     """Turn a database library error into one line naming the database and the reason."""
+    if url is None:
+        return DatabaseError(tr("no se pudo usar la base de datos: {why}",
+                                "cannot use the database: {why}", why=_database_reason(error)))
     return DatabaseError(tr(
         "no se pudo usar la base de datos {url}: {why}",
         "cannot use the database {url}: {why}",

@@ -2,7 +2,6 @@
 
 import email.policy
 from email.headerregistry import HeaderRegistry
-import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 

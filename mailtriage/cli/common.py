@@ -4,6 +4,7 @@ import sys
 from functools import cached_property
 
 import click
+from peewee import DatabaseError as PeeweeDatabaseError
 
 from mailtriage import __version__
 from mailtriage.config import LOG_FORMATS, Config, find_config_path, load_config
@@ -26,7 +27,6 @@ class App:
 
     @cached_property
     def database(self):
-        from peewee import DatabaseError as PeeweeDatabaseError
 
         from mailtriage.models import database_failure, open_database
         from mailtriage.units import sync_units
@@ -86,6 +86,12 @@ def run_main(cli) -> None:
         sys.exit(exc.exit_code)
     except MailtriageError as exc:
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except PeeweeDatabaseError as exc:
+        # A lock or I/O failure met outside the places that translate it.
+        from mailtriage.models import database_failure
+
+        click.echo(f"Error: {database_failure(None, exc)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
