@@ -27,7 +27,6 @@ class App:
 
     @cached_property
     def database(self):
-
         from mailtriage.models import database_failure, open_database
         from mailtriage.units import sync_units
 
