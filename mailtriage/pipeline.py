@@ -27,6 +27,7 @@ from mailtriage.heartbeat import record_poll
 from mailtriage.i18n import tr
 from mailtriage.logsetup import MessageId
 from mailtriage.models import InboundMessage, database_proxy
+from mailtriage.passlock import exclusive_pass
 
 log = logging.getLogger("mailtriage.pipeline")
 
@@ -58,6 +59,8 @@ class PassSummary:
     replies_skipped: int = 0
     sent: int = 0
     questionnaires_issued: int = 0
+    # Another process held the pass lock, so nothing was read or sent.
+    busy: bool = False
 
     def as_log(self) -> str:
         colors = " ".join(f"{color}={count}" for color, count in self.reports.items())
@@ -82,15 +85,20 @@ def run_pass(config, stop: threading.Event | None = None, send: bool = True,
     ``inbox``, when given, is an open inbox to read instead of opening one
     for this pass, as the mailbox watcher does between its waits.
     """
-    try:
-        summary = process_mailbox(config, stop, inbox)
-    except MailboxError:
-        # Replies stored in earlier passes still go out while the mailbox is down.
+    with exclusive_pass(config.database_url) as ours:
+        if not ours:
+            log.info("another process is handling the mailbox; this pass did nothing")
+            return PassSummary(busy=True)
+
+        try:
+            summary = process_mailbox(config, stop, inbox)
+        except MailboxError:
+            # Replies stored in earlier passes still go out while the mailbox is down.
+            if send:
+                send_outbox(config)
+            raise
         if send:
-            send_outbox(config)
-        raise
-    if send:
-        summary.sent = send_outbox(config)
+            summary.sent = send_outbox(config)
     record_poll(summary)
     return summary
 
@@ -221,7 +229,8 @@ def handle_started(filing: Filing, message, key, message_id, started, context,
         raise
     except OperationalError as exc:
         # A locked or busy database is no fault of the message: it is left
-        # for the next pass without counting an attempt against it.
+        # for the next pass, and the attempt counted at its start is taken back.
+        recording.undo_start(started)
         leave_for_next_pass(message_id or key.uid, exc, summary)
         return
     except Exception as exc:

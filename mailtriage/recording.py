@@ -10,7 +10,7 @@ it was rolled back.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import IntegrityError
+from peewee import IntegrityError, OperationalError
 
 from mailtriage import claims, clock
 from mailtriage.models import InboundMessage, OutboxMessage, Report, database_proxy
@@ -138,6 +138,19 @@ def claim_for_filing(row: InboundMessage) -> bool:
 def release(row: InboundMessage) -> None:
     """Release the claim ``record_start`` took, once the message is handled or set aside."""
     claims.release(claims.INBOUND_MESSAGE, row.id)
+
+
+def undo_start(row: InboundMessage) -> None:
+    """Take back the attempt ``record_start`` counted, when the database, not the message, failed.
+
+    Best effort: when the database is still locked the count stays, and the
+    message comes closer to the quarantine only through repeated locks.
+    """
+    try:
+        InboundMessage.update(attempts=InboundMessage.attempts - 1).where(
+            (InboundMessage.id == row.id) & (InboundMessage.attempts > 0)).execute()
+    except OperationalError:
+        pass
 
 
 def record_failure(key: MessageKey, message_id: str | None, raw: bytes, received_at: datetime,

@@ -56,3 +56,35 @@ def test_staff_commands_wait_for_daemon_writes(make_config):
 
     failures = [repr(result.exception) for result in results if result.exit_code != 0]
     assert failures == []
+
+
+def test_second_pass_does_nothing_while_first_runs(make_config):
+    from mailtriage.cli.mailcmds import describe_pass
+    from mailtriage.passlock import exclusive_pass
+    from mailtriage.pipeline import run_pass
+
+    set_language("es")
+    config = load_config(make_config())
+    open_database(config.database_url)
+    try:
+        with exclusive_pass(config.database_url) as first:
+            second = run_pass(config)
+    finally:
+        database_proxy.close()
+
+    assert first is True
+    assert second.busy is True
+    assert second.messages_read == 0
+    assert "Otro proceso" in describe_pass(second)
+
+
+def test_pass_lock_is_free_after_a_pass(make_config):
+    from mailtriage.passlock import exclusive_pass
+
+    config = load_config(make_config())
+
+    with exclusive_pass(config.database_url) as first:
+        pass
+    with exclusive_pass(config.database_url) as again:
+        assert again is True
+    assert first is True

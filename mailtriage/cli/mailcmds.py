@@ -28,6 +28,11 @@ def poll(app, once):
 
 def describe_pass(summary) -> str:
     """Return the Spanish (or English) lines that sum up one pass."""
+    if summary.busy:
+        return tr("Otro proceso (probablemente el servicio) ya está leyendo el buzón; "
+                  "esta pasada no hizo nada.",
+                  "Another process (probably the service) is already reading the mailbox; "
+                  "this pass did nothing.")
     colors = summary.reports
     lines = [
         tr("Mensajes leídos: {n}", "Messages read: {n}", n=summary.messages_read),
