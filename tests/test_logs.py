@@ -179,3 +179,12 @@ def test_config_log_format_invalid(make_config):
         load_config(make_config(general={"log_format": "xml"}))
 
     assert "[general] log_format" in str(error.value)
+
+
+def test_staff_command_hides_info_lines(make_config):
+    config_path = with_database(make_config())
+
+    result = CliRunner().invoke(build_cli(), ["--config", str(config_path), "patients", "list"])
+
+    assert result.exit_code == 0, result.output
+    assert " INFO " not in result.stderr

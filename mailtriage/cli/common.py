@@ -40,6 +40,10 @@ class App:
 
 pass_app = click.make_pass_decorator(App)
 
+# Commands of the service and its timers, whose log is the administrator's
+# record; they log at the configured level.
+SERVICE_COMMANDS = ("run", "poll", "backup", "restore", "retention")
+
 
 @click.group(options_metavar=tr("[OPCIONES]", "[OPTIONS]"),
              subcommand_metavar=tr("COMANDO [ARGUMENTOS]...", "COMMAND [ARGS]..."),
@@ -70,6 +74,10 @@ def root(context, config_path, verbose, log_format):
     except MailtriageError:
         # The command reports the broken config; log with defaults meanwhile.
         level, configured_format = "INFO", "text"
+    if not verbose and context.invoked_subcommand not in SERVICE_COMMANDS:
+        # A nurse's command prints its own outcome; the log's English event
+        # lines would only bury it. Warnings and errors still show.
+        level = "WARNING" if level in ("DEBUG", "INFO") else level
     configure_logging("DEBUG" if verbose else level, log_format or configured_format)
 
 
