@@ -183,8 +183,15 @@ def test_config_log_format_invalid(make_config):
 
 def test_staff_command_hides_info_lines(make_config):
     config_path = with_database(make_config())
+    enrol = ["--config", str(config_path), "patients", "add", "--first-name", "Ana",
+             "--last-name", "Prueba", "--birth-date", "1980-05-02", "--sex", "F",
+             "--unit", "UMF-34", "--email", "ana.prueba@example.org", "--phone", "6120000000"]
 
-    result = CliRunner().invoke(build_cli(), ["--config", str(config_path), "patients", "list"])
+    quiet = CliRunner().invoke(build_cli(), enrol)
+    verbose = CliRunner().invoke(build_cli(), [*enrol[:2], "--verbose", *enrol[2:-4],
+                                               "--email", "otra@example.org", "--phone", "6120000001"])
 
-    assert result.exit_code == 0, result.output
-    assert " INFO " not in result.stderr
+    assert quiet.exit_code == 0, quiet.output
+    assert " INFO " not in quiet.stderr
+    assert verbose.exit_code == 0, verbose.output
+    assert " INFO " in verbose.stderr
