@@ -366,6 +366,8 @@ def _database_reason(error: Exception) -> str:
         "attempt to write a readonly database": ("la base de datos es de solo lectura",
                                                  "the database is read-only"),
         "database or disk is full": ("el disco está lleno", "the disk is full"),
+        "database disk image is malformed": ("el archivo de la base de datos está dañado; restaure un respaldo",
+                                             "the database file is corrupt; restore a backup"),
     }
     for english_text, (spanish, english) in known.items():
         if english_text in text:
