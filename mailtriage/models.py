@@ -342,11 +342,11 @@ def database_failure(url: str | None, error: Exception) -> DatabaseError:
     """Turn a database library error into one line naming the database and the reason."""
     if url is None:
         return DatabaseError(tr("no se pudo usar la base de datos: {why}",
-                                "cannot use the database: {why}", why=_database_reason(error)))
+                                "cannot use the database: {why}", why=database_reason(error)))
     return DatabaseError(tr(
         "no se pudo usar la base de datos {url}: {why}",
         "cannot use the database {url}: {why}",
-        url=_without_password(url), why=_database_reason(error)))
+        url=_without_password(url), why=database_reason(error)))
 
 
 def _without_password(url: str) -> str:
@@ -354,7 +354,7 @@ def _without_password(url: str) -> str:
     return url if not head else head.split("://")[0] + "://…@" + tail
 
 
-def _database_reason(error: Exception) -> str:
+def database_reason(error: Exception) -> str:
     """Name the usual SQLite failures in the active language."""
     text = str(error)
     known = {
