@@ -8,7 +8,7 @@ word ending in ``*`` matches any word that starts with it.
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _NOT_LETTER_OR_DIGIT = re.compile(r"[^a-z0-9]+")
 
@@ -35,6 +35,16 @@ class AlarmPhrase:
 
     text: str
     words: tuple[str, ...]
+    # The first word as find_alarm_phrases looks it up: a space and the stem
+    # for a wildcard, the whole word otherwise.
+    lead: str = field(init=False, repr=False, compare=False)
+    lead_is_stem: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        first = self.words[0]
+        lead = " " + first[:-1] if first.endswith("*") else first
+        object.__setattr__(self, "lead", lead)
+        object.__setattr__(self, "lead_is_stem", first.endswith("*"))
 
     def matches_at(self, comment_words: list[str], start: int) -> bool:
         for offset, word in enumerate(self.words):
@@ -74,14 +84,19 @@ def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) ->
     """
     spans = []
     comment_words = [normalize_text(comment).split() for comment in comments]
+    if not any(comment_words):
+        return []
+
     # A phrase can only start at its own first word, so each comment's set
-    # of words rules most phrases out without a scan of the comment.
+    # of words, and for a wildcard first word the comment's text with a space
+    # before each word, rule most phrases out without a scan of the comment.
     vocabularies = [set(words) for words in comment_words]
+    spaced_texts = ["".join(" " + word for word in words) for words in comment_words]
     for phrase in phrases:
-        first = phrase.words[0]
-        wildcard = first.endswith("*")
-        for index, (words, vocabulary) in enumerate(zip(comment_words, vocabularies)):
-            start = _match_start(words, phrase) if wildcard or first in vocabulary else None
+        lead, lead_is_stem = phrase.lead, phrase.lead_is_stem
+        for index, words in enumerate(comment_words):
+            possible = lead in spaced_texts[index] if lead_is_stem else lead in vocabularies[index]
+            start = _match_start(words, phrase) if possible else None
             if start is not None:
                 spans.append((index, start, start + len(phrase.words)))
                 break
