@@ -87,9 +87,9 @@ def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) ->
     if not any(comment_words):
         return []
 
-    # A phrase can only start at its own first word, so each comment's set
-    # of words, and for a wildcard first word the comment's text with a space
-    # before each word, rule most phrases out without a scan of the comment.
+    # A phrase can only start at its own first word. So a look-up in the
+    # comment's set of words, or for a wildcard stem in its text with a space
+    # before each word, rules most phrases out without a scan of the comment.
     vocabularies = [set(words) for words in comment_words]
     spaced_texts = ["".join(" " + word for word in words) for words in comment_words]
     for phrase in phrases:
