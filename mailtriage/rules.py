@@ -31,15 +31,20 @@ def triage(answers: dict, profile: PatientProfile, history: list[PastReport],
     """Triage one report. ``answers`` contains readings and Unreadable values, and absent keys are unanswered."""
     context = build_context(answers, profile, history, received_at, ruleset.parameters["SPO2_MIN_VALID"])
     values = {**ruleset.parameters, **compute_inputs(context, ruleset.parameters, ruleset.phrases)}
-    variables = {name: _cel_value(value) for name, value in values.items()}
+    # The three stages share one context, because building it converts every
+    # input to CEL and costs more than evaluating all the rules. A staged
+    # input is added before the stage that may read it.
+    cel_context = cel.Context(variables={name: _cel_value(value) for name, value in values.items()})
 
-    red_hits = _fired(ruleset, RED, values, variables)
-    variables[RED_HIT] = values[RED_HIT] = bool(red_hits)
-    yellow_hits = _fired(ruleset, YELLOW, values, variables)
+    red_hits = _fired(ruleset, RED, values, cel_context)
+    values[RED_HIT] = bool(red_hits)
+    cel_context.add_variable(RED_HIT, values[RED_HIT])
+    yellow_hits = _fired(ruleset, YELLOW, values, cel_context)
     color, priority = decide_color(red_hits, yellow_hits)
 
-    variables[TRIAGE_COLOR] = values[TRIAGE_COLOR] = color
-    flag_hits = _fired(ruleset, None, values, variables)
+    values[TRIAGE_COLOR] = color
+    cel_context.add_variable(TRIAGE_COLOR, color)
+    flag_hits = _fired(ruleset, None, values, cel_context)
     hits = [hit for hit, _ in red_hits + yellow_hits + flag_hits]
     fired_rules = [rule for _, rule in red_hits + yellow_hits + flag_hits]
 
@@ -61,9 +66,8 @@ def decide_color(red_hits: list, yellow_hits: list) -> tuple[str, str | None]:
     return VERDE, None
 
 
-def _fired(ruleset: RuleSet, color: str | None, values: dict, variables: dict) -> list[tuple[RuleHit, Rule]]:
+def _fired(ruleset: RuleSet, color: str | None, values: dict, cel_context) -> list[tuple[RuleHit, Rule]]:
     """Evaluate the rules of one color (None: the flags) and return a hit for each that fired."""
-    cel_context = cel.Context(variables=variables)
     hits = []
     for rule in ruleset.rules:
         if rule.color != color or (color is None and not rule.flag):
