@@ -264,20 +264,32 @@ def _header_problem(fields: list[bytes], block_bytes: int) -> str | None:
 
 def _describe(fields: list[bytes], end: int) -> _Headers:
     """Read Content-Type, its boundary and Content-Transfer-Encoding from the fields."""
-    # compat32 Message parses parameters only, which is cheap on fields
-    # already bounded by MAX_HEADER_FIELD_BYTES.
-    message = Message()
+    values: dict[str, list[str]] = {"content-type": [], "content-transfer-encoding": []}
     for field in fields:
         name, _, value = field.decode("latin-1").partition(":")
-        if name.strip().lower() in ("content-type", "content-transfer-encoding"):
-            message[name.strip()] = " ".join(value.split())
+        found = values.get(name.strip().lower())
+        if found is not None:
+            found.append(" ".join(value.split()))
 
-    # get_boundary() unquotes and joins RFC 2231 parts as the parser does.
+    # The first field of each name counts, as in email.message.Message, whose
+    # get_content_type() this repeats without building a message per part.
+    content_type = "text/plain"
+    if values["content-type"]:
+        declared = values["content-type"][0].partition(";")[0].strip().lower()
+        content_type = declared if declared.count("/") == 1 else "text/plain"
+    encodings = values["content-transfer-encoding"]
+    boundary = _boundary(values["content-type"]) if content_type.startswith("multipart/") else None
+    return _Headers(end=end, content_type=content_type, boundary=boundary,
+                    encoding=encodings[0].strip().lower() if encodings else "")
+
+
+def _boundary(content_types: list[str]) -> bytes | None:
+    """Return the boundary parameter as the email parser reads it, or None."""
+    # compat32 Message parses parameters only, which is cheap on fields
+    # already bounded by MAX_HEADER_FIELD_BYTES. get_boundary() unquotes and
+    # joins RFC 2231 parts as the parser does.
+    message = Message()
+    for value in content_types:
+        message["Content-Type"] = value
     boundary = message.get_boundary()
-    encoding = str(message.get("content-transfer-encoding", "")).strip().lower()
-    return _Headers(
-        end=end,
-        content_type=message.get_content_type(),
-        boundary=boundary.encode("latin-1", "replace") if boundary else None,
-        encoding=encoding,
-    )
+    return boundary.encode("latin-1", "replace") if boundary else None
