@@ -102,6 +102,7 @@ class _StructureScan:
         self.open_multiparts: list[_Multipart] = []
         self.parts = 0
         self.pattern: re.Pattern | None = None
+        self.first_line_pattern: re.Pattern | None = None
         self.pattern_boundaries: tuple[bytes, ...] = ()
 
     def run(self) -> str | None:
@@ -170,29 +171,46 @@ class _StructureScan:
         """Return (line start, next line start, multipart, closing?) of the next delimiter line."""
         if not self.open_multiparts:
             return None
-        match = self.delimiter_pattern().search(self.raw, start)
-        if match is None:
+        found = self.find_delimiter(start)
+        if found is None:
             return None
 
+        line_start, match = found
         boundary, closing = match.group(1), match.group(2) is not None
         index = max(position for position, multipart in enumerate(self.open_multiparts)
                     if multipart.boundary == boundary)
         multipart = self.open_multiparts[index]
         # A delimiter of an outer multipart also ends every inner one.
         del self.open_multiparts[index + (0 if closing else 1):]
-        return match.start(), _next_line(self.raw, match.end()), multipart, closing
+        return line_start, _next_line(self.raw, match.end()), multipart, closing
+
+    def find_delimiter(self, start: int) -> tuple[int, re.Match] | None:
+        """Return the start of the first delimiter line at or after ``start``, and its match."""
+        pattern = self.delimiter_pattern()
+        if start == 0:
+            # The first line has no line break before it.
+            first_line = self.first_line_pattern.match(self.raw)
+            if first_line:
+                return 0, first_line
+        # The pattern starts at the line break before the delimiter line.
+        match = pattern.search(self.raw, max(start - 1, 0))
+        return None if match is None else (match.start() + 1, match)
 
     def delimiter_pattern(self) -> re.Pattern:
         """Return a pattern matching the delimiter lines of the open multiparts only.
 
         Lines that merely start with "--" then cost nothing in Python, so a
-        body of such lines cannot make the scan slow.
+        body of such lines cannot make the scan slow. The pattern begins with
+        the literal line break and dashes, so the regex engine skips ahead to
+        each occurrence instead of trying a match at every byte.
         """
         boundaries = tuple(sorted({multipart.boundary for multipart in self.open_multiparts},
                                   key=len, reverse=True))
         if boundaries != self.pattern_boundaries:
             alternatives = b"|".join(re.escape(boundary) for boundary in boundaries)
-            self.pattern = re.compile(rb"^--(" + alternatives + rb")(--)?[ \t]*\r?$", re.MULTILINE)
+            delimiter = rb"--(" + alternatives + rb")(--)?[ \t]*\r?$"
+            self.pattern = re.compile(rb"\n" + delimiter, re.MULTILINE)
+            self.first_line_pattern = re.compile(delimiter, re.MULTILINE)
             self.pattern_boundaries = boundaries
         return self.pattern
 
