@@ -3,6 +3,7 @@
 import click
 
 from mailtriage.cli.common import pass_app
+from mailtriage.cli.dates import LocalDate
 from mailtriage.i18n import tr
 
 
@@ -14,7 +15,7 @@ from mailtriage.i18n import tr
     "first.\n\nExample: mailtriage audit --patient 12 --since 2026-12-01"))
 @click.option("--patient", "patient_id", type=int, metavar="ID",
               help=tr("Solo este paciente.", "Only this patient."))
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), metavar=tr("FECHA", "DATE"),
+@click.option("--since", type=LocalDate(day_first=True),
               help=tr("Desde esta fecha (AAAA-MM-DD o DD/MM/AAAA), en la zona horaria de la "
                       "configuración.", "From this date (YYYY-MM-DD or DD/MM/YYYY), in the "
                       "configured time zone."))

@@ -7,6 +7,7 @@ import click
 
 from mailtriage.cli.choices import NamedChoice
 from mailtriage.cli.common import pass_app
+from mailtriage.cli.dates import LocalDate
 from mailtriage.display_names import EXPORT_ROW_NAMES
 from mailtriage.i18n import tr
 
@@ -33,7 +34,7 @@ EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx"}
                       "Patients under monitoring who have not reported today."))
 @click.option("--history", is_flag=True,
               help=tr("Todos los reportes, llamadas y recordatorios.", "Every report, call and reminder."))
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), metavar=tr("FECHA", "DATE"),
+@click.option("--since", type=LocalDate(day_first=True),
               help=tr("Desde esta fecha local (AAAA-MM-DD o DD/MM/AAAA).",
                       "From this local date (YYYY-MM-DD or DD/MM/YYYY)."))
 @click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default=None,

@@ -10,6 +10,7 @@ import click
 
 from mailtriage import clock
 from mailtriage.cli.common import pass_app
+from mailtriage.cli.dates import PositiveCount
 from mailtriage.errors import MailtriageError
 from mailtriage.i18n import tr
 
@@ -150,7 +151,7 @@ def restore(app, path, yes):
     "Purge the raw messages and answers of patients discharged more than [retention] days "
     "days ago; the reports' colors and dates stay for statistics. The service does this daily.\n\n"
     "Example: mailtriage retention --dry-run"))
-@click.option("--days", type=click.IntRange(min=1), metavar=tr("DÍAS", "DAYS"),
+@click.option("--days", type=PositiveCount(tr("DÍAS", "DAYS")),
               help=tr("Días tras el alta, en lugar de [retention] days.",
                       "Days after discharge, instead of [retention] days."))
 @click.option("--dry-run", is_flag=True,

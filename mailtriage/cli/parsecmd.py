@@ -6,8 +6,10 @@ from pathlib import Path
 import click
 
 from mailtriage.cli.common import pass_app
+from mailtriage.cli.dates import PositiveCount
 from mailtriage.contracts import ANSWER, Match
-from mailtriage.i18n import tr
+from mailtriage.errors import MailtriageError
+from mailtriage.i18n import describe_os_error, tr
 from mailtriage.questions import ALL_KEYS, DEFAULT_QUESTIONS, describe_questions, question_number
 
 
@@ -24,7 +26,7 @@ from mailtriage.questions import ALL_KEYS, DEFAULT_QUESTIONS, describe_questions
 @click.option("--no-store", is_flag=True,
               help=tr("No abre la base de datos: informa solo lo que muestra el mensaje.",
                       "Do not open the database: report only what the message itself shows."))
-@click.option("--max-bytes", type=click.IntRange(min=1), metavar="N",
+@click.option("--max-bytes", type=PositiveCount(),
               help=tr("Tamaño máximo de mensaje en bytes (por omisión, max_message_bytes de la "
                       "configuración).",
                       "Maximum message size in bytes (default: the config's max_message_bytes)."))
@@ -54,7 +56,12 @@ def read_file(path: Path, max_bytes: int, directory) -> dict:
     from mailtriage.matching import match_reading
     from mailtriage.parser import parse_message
 
-    reading = parse_message(path.read_bytes(), max_bytes)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise MailtriageError(tr("{f}: no se pudo leer el mensaje ({why})", "{f}: cannot read the message ({why})",
+                                 f=path, why=describe_os_error(exc))) from exc
+    reading = parse_message(raw, max_bytes)
     if directory is None:
         match = Match(kind=reading.kind, folio=reading.folio)
     else:

@@ -13,6 +13,7 @@ from datetime import datetime
 import click
 
 from mailtriage.cli.common import pass_app
+from mailtriage.cli.dates import LocalDate
 from mailtriage.i18n import tr
 
 RETRIAGE = "retriage"
@@ -105,7 +106,7 @@ def store_retriage(item: Retriaged, actor: str) -> None:
     "and show what would change. Only with --apply is the new outcome stored beside the original, "
     "which is never overwritten.\n\n"
     "Example: mailtriage reprocess --since 2026-12-01 --apply"))
-@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]),
+@click.option("--since", required=True, type=LocalDate(),
               help=tr("Primer día (local de la unidad) de los reportes, AAAA-MM-DD.",
                       "First day (the unit's local date) of the reports, YYYY-MM-DD."))
 @click.option("--apply", "apply_changes", is_flag=True,

@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 
 from mailtriage.cli.common import pass_app
-from mailtriage.i18n import tr
+from mailtriage.cli.dates import OffsetDateTime
+from mailtriage.i18n import describe_os_error, tr
 
 COLOR_NAMES = {"verde": ("VERDE", "GREEN"), "amarillo": ("AMARILLO", "YELLOW"), "rojo": ("ROJO", "RED")}
 
@@ -139,7 +140,7 @@ def show(app, rules_file, show_inputs):
 @click.argument("message", metavar=tr("MENSAJE.eml", "MESSAGE.eml"), type=click.Path(dir_okay=False))
 @click.option("--patient", "patient_id", type=int, required=True,
               help=tr("Número del paciente registrado.", "Id of the enrolled patient."))
-@click.option("--received-at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+@click.option("--received-at", type=OffsetDateTime(),
               help=tr("Hora de llegada, con zona (ej. 2026-12-04T09:30-0600); por omisión, ahora.",
                       "Arrival time, with offset (e.g. 2026-12-04T09:30-0600); default: now."))
 @click.option("--rules", "rules_file", metavar=tr("ARCHIVO", "FILE"), help=_RULES_OPTION_HELP)
@@ -166,7 +167,7 @@ def triage_message(config, message: Path, patient_id: int, received_at, ruleset)
         raw = message.read_bytes()
     except OSError as exc:
         raise MailtriageError(tr("{f}: no se pudo leer el mensaje ({why})", "{f}: cannot read the message ({why})",
-                                 f=message, why=exc.strerror or exc)) from exc
+                                 f=message, why=describe_os_error(exc))) from exc
     reading = parse_message(raw, config.max_message_bytes)
     if reading.kind != ANSWER:
         raise MailtriageError(tr("{f}: no es una respuesta al cuestionario ({k}); no se clasifica",
