@@ -16,7 +16,8 @@ from pathlib import Path
 
 from mailtriage import clock
 from mailtriage.errors import MailtriageError
-from mailtriage.i18n import tr
+from mailtriage.i18n import describe_os_error, tr
+from mailtriage.models import database_reason
 
 log = logging.getLogger("mailtriage.backup")
 
@@ -93,7 +94,12 @@ def backup_database(database_url: str, destination: Path) -> Path:
     except sqlite3.Error as exc:
         raise BackupError(tr(
             "no se pudo copiar {src} a {dst}: {why}", "cannot copy {src} to {dst}: {why}",
-            src=source_path, dst=destination, why=exc)) from exc
+            src=source_path, dst=destination, why=database_reason(exc))) from exc
+    except OSError as exc:
+        raise BackupError(tr(
+            "no se pudo escribir la copia en {dst} ({why}); revise la carpeta",
+            "cannot write the backup to {dst} ({why}); check the folder",
+            dst=destination, why=describe_os_error(exc))) from exc
     finally:
         source.close()
     log.info("database backed up to %s", destination)
@@ -138,7 +144,7 @@ def restore_database(database_url: str, source: Path) -> Path | None:
         raise BackupError(tr(
             "no se pudo restaurar {src} en {dst}: {why}; la base anterior quedó en {prev}",
             "cannot restore {src} into {dst}: {why}; the previous database is in {prev}",
-            src=source, dst=target_path, why=exc, prev=previous or "-")) from exc
+            src=source, dst=target_path, why=database_reason(exc), prev=previous or "-")) from exc
     finally:
         backup.close()
     log.info("database restored from %s", source)
@@ -166,8 +172,8 @@ def _check_backup_file(source: Path) -> None:
             connection.close()
     except sqlite3.DatabaseError as exc:
         raise BackupError(tr(
-            "{file}: no es una base de datos SQLite ({why})",
-            "{file}: not an SQLite database ({why})", file=source, why=exc)) from exc
+            "{file}: el respaldo no se puede usar: {why}",
+            "{file}: the backup cannot be used: {why}", file=source, why=database_reason(exc))) from exc
     if "schemamigration" not in tables:
         raise BackupError(tr(
             "{file}: no es un respaldo de mailtriage (falta la tabla schemamigration)",

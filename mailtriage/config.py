@@ -8,6 +8,7 @@ every message later. Every setting is documented in config.example.toml.
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,17 +121,44 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(tr(
             "{file}: no se pudo leer el archivo de configuración ({why})",
             "{file}: cannot read the configuration file ({why})",
-            file=path, why=exc.strerror or exc)) from exc
+            file=path, why=describe_os_error(exc))) from exc
 
     try:
-        document = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(tr(
-            "{file}: el archivo no es TOML válido: {why}",
-            "{file}: the file is not valid TOML: {why}",
-            file=path, why=exc)) from exc
+            "{file}: el archivo no está en UTF-8 (byte {n} no válido); guárdelo como UTF-8",
+            "{file}: the file is not UTF-8 (invalid byte at {n}); save it as UTF-8",
+            file=path, n=exc.start)) from exc
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_error(path, text, exc)) from exc
 
     return build_config(document, path)
+
+
+def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """Describe a TOML syntax error by its position; tomllib's English detail only in English."""
+    line, column = _toml_error_position(text, str(exc))
+    detail = re.sub(r"\s*\(at [^)]*\)$", "", str(exc))
+    return tr("{file}: el archivo no es TOML válido (línea {line}, columna {column})",
+              "{file}: the file is not valid TOML (line {line}, column {column}): {why}",
+              file=path, line=line, column=column, why=detail)
+
+
+def _toml_error_position(text: str, message: str) -> tuple[int, int]:
+    """Return the 1-based line and column that tomllib's message names.
+
+    tomllib before Python 3.14 carries the position only in its message,
+    "(at line L, column C)", or "(at end of document)".
+    """
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if found:
+        return int(found.group(1)), int(found.group(2))
+
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1
 
 
 class _Reader:

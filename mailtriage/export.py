@@ -21,7 +21,7 @@ from mailtriage.display_names import (
     CALL_LIST_RULE_NAMES, CALL_OUTCOME_NAMES, display_name, shown_text,
 )
 from mailtriage.errors import MailtriageError
-from mailtriage.i18n import tr
+from mailtriage.i18n import describe_os_error, tr
 from mailtriage.models import Call, Patient, Reminder, Report, Unit
 from mailtriage.patients_view import answers_text, color_name, status_name
 
@@ -210,7 +210,7 @@ def write_private(path: Path, content: bytes) -> None:
     except OSError as exc:
         raise ExportError(tr("no se pudo escribir {f} ({e}); revise la carpeta",
                              "cannot write {f} ({e}); check the folder",
-                             f=path, e=exc.strerror or exc)) from exc
+                             f=path, e=describe_os_error(exc))) from exc
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)

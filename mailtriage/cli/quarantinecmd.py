@@ -15,7 +15,7 @@ import click
 
 from mailtriage.cli.common import pass_app
 from mailtriage.errors import MailboxError, NotFoundError
-from mailtriage.i18n import tr
+from mailtriage.i18n import describe_os_error, tr
 from mailtriage.logsetup import MessageId
 
 log = logging.getLogger("mailtriage.quarantine")
@@ -208,7 +208,7 @@ def rename_into_inbox(source: Path, target: Path) -> None:
         raise MailboxError(tr(
             "Maildir: no se pudo mover {src} a {dst}: {why}. Revise los permisos",
             "Maildir: failed to move {src} to {dst}: {why}. Check the permissions",
-            src=source, dst=target, why=exc.strerror or exc)) from exc
+            src=source, dst=target, why=describe_os_error(exc))) from exc
 
 
 def not_in_folder(config, row) -> NotFoundError:

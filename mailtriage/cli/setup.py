@@ -9,7 +9,7 @@ import click
 
 from mailtriage.cli.common import pass_app
 from mailtriage.errors import MailtriageError
-from mailtriage.i18n import tr
+from mailtriage.i18n import describe_os_error, tr
 
 EXAMPLE_CONFIG = "config.example.toml"
 
@@ -93,4 +93,4 @@ def write_example_config(target: Path, force: bool) -> None:
         raise MailtriageError(tr(
             "no se pudo escribir {f} ({why}); revise la ruta y los permisos",
             "cannot write {f} ({why}); check the path and its permissions",
-            f=target, why=exc.strerror or exc)) from exc
+            f=target, why=describe_os_error(exc))) from exc
