@@ -23,7 +23,7 @@ PROBE_TIMEOUT_SECONDS = 10
 def describe_error(exc: BaseException) -> str:
     """Say in one line why a connection or operation failed, looking through chained causes."""
     for cause in _causes(exc):
-        reason = _known_reason(cause)
+        reason = known_reason(cause)
         if reason:
             return reason
     text = str(exc).splitlines()[0] if str(exc) else ""
@@ -38,7 +38,8 @@ def _causes(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def _known_reason(exc: BaseException) -> str:
+def known_reason(exc: BaseException) -> str:
+    """Return the reason of a usual connection failure in the active language, or "" for others."""
     import aiosmtplib
     from imapclient.exceptions import LoginError
 

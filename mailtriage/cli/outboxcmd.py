@@ -8,6 +8,7 @@ or a subject, because they carry health data.
 import click
 
 from mailtriage.cli.common import pass_app
+from mailtriage.cli.senderrors import localize_send_error
 from mailtriage.errors import MailtriageError, NotFoundError
 from mailtriage.i18n import tr
 
@@ -154,7 +155,7 @@ def format_row(row, timezone: str) -> str:
     """Return one tab-separated line: id, kind, status, patient, local creation time, attempts, reply."""
     from mailtriage.patients_view import local_time
 
-    reply = " ".join((row.last_error or "-").split())
+    reply = " ".join(localize_send_error(row.last_error or "-").split())
     return "\t".join((str(row.id), kind_label(row.kind), status_label(row.status),
                       str(row.patient_id or "-"), local_time(row.created_at, timezone),
                       str(row.attempts), reply))

@@ -5,6 +5,7 @@ from contextlib import ExitStack
 import click
 
 from mailtriage.cli.common import pass_app
+from mailtriage.cli.senderrors import localize_send_error
 from mailtriage.errors import SendError
 from mailtriage.i18n import tr
 
@@ -53,7 +54,7 @@ def send(app, patient_ids, all_due):
             "el envío se detuvo: {error}. Los correos quedan en la bandeja de salida y el "
             "servicio los reintentará",
             "sending stopped: {error}. The messages stay in the outbox and the daemon will "
-            "retry them", error=sending.error))
+            "retry them", error=localize_send_error(sending.error)))
 
 
 def issue_on_demand(config, patient_ids) -> int:
