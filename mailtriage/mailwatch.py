@@ -48,7 +48,9 @@ class MailboxWatcher:
             try:
                 self.watch()
             except MailtriageError as exc:
-                log.warning("mailbox watcher: %s; connecting again in %d s", exc, RECONNECT_SECONDS)
+                # The error's text is in the user's language, so it ends the line
+                # and the English words around it stay one sentence.
+                log.warning("mailbox watcher failed, connecting again in %d s: %s", RECONNECT_SECONDS, exc)
             except Exception:
                 # The edge of the thread: the poll job still runs, and the
                 # watcher tries again after the pause.
