@@ -67,12 +67,12 @@ def patients():
     "cuestionario. El servicio lo envía en su siguiente pasada; para enviarlo ya, use "
     "«mailtriage questionnaires send».\n\n"
     "Ejemplo: mailtriage patients add --first-name Ana --last-name López --birth-date 1980-05-02 "
-    "--sex F --unit UMF1 --email ana@example.org --phone 6121234567",
+    "--sex F --unit UMF-12 --email ana@example.org --phone 6121234567",
     "Enrol a patient and queue the welcome with the first questionnaire in the outbox. "
     "The service sends it on its next pass; to send it now, use "
     "'mailtriage questionnaires send'.\n\n"
     "Example: mailtriage patients add --first-name Ana --last-name López --birth-date 1980-05-02 "
-    "--sex F --unit UMF1 --email ana@example.org --phone 6121234567"))
+    "--sex F --unit UMF-12 --email ana@example.org --phone 6121234567"))
 @profile_options
 @staff_option
 @pass_app
@@ -95,9 +95,9 @@ def add(app, staff, **options):
 
 @patients.command("list", help=tr(
     "Lista los pacientes en seguimiento con su último semáforo y su fecha.\n\n"
-    "Ejemplo: mailtriage patients list --unit UMF1",
+    "Ejemplo: mailtriage patients list --unit UMF-12",
     "List the patients under monitoring with their last color and its date.\n\n"
-    "Example: mailtriage patients list --unit UMF1"))
+    "Example: mailtriage patients list --unit UMF-12"))
 @click.option("--unit", help=tr("Solo esta unidad.", "Only this unit."))
 @click.option("--all", "include_discharged", is_flag=True,
               help=tr("Incluye también a los pacientes dados de alta.", "Also include discharged patients."))
