@@ -10,7 +10,6 @@ from bisect import bisect_right
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\u00ad\ufeff\ufe0e\ufe0f]")
 _SPACES = re.compile("[\u00a0\u2007\u202f\u2002\u2003\u2009\t]")
 _LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029\u0085\x0b\x0c]")
-_WHITESPACE_RUN = re.compile(r"\s+")
 # Marks a character that has no letter or digit in the skeleton form.
 SKELETON_GAP = "\x00"
 
@@ -61,7 +60,9 @@ def clean_text(text: str) -> str:
 def fold(text: str) -> str:
     """Return the matching form of ``text``: case-folded, without accents, spaces collapsed."""
     folded = text.lower() if text.isascii() else text.translate(_FOLD_TABLE)
-    return _WHITESPACE_RUN.sub(" ", folded).strip()
+    # str.split() splits on the characters that the regex \s matches and
+    # drops the ends, and costs a third of re.sub() on a short line.
+    return " ".join(folded.split())
 
 
 def fold_aligned(text: str) -> str:
