@@ -88,24 +88,41 @@ def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) ->
         return []
 
     # A phrase can only start at its own first word. So a look-up in the
-    # comment's set of words, or for a wildcard stem in its text with a space
-    # before each word, rules most phrases out without a scan of the comment.
-    vocabularies = [set(words) for words in comment_words]
+    # positions of each comment word, or for a wildcard stem in the comment's
+    # text with a space before each word, rules most phrases out. The rest
+    # are tried only where their first word is.
+    positions = [_word_positions(words) for words in comment_words]
     spaced_texts = ["".join(" " + word for word in words) for words in comment_words]
     for phrase in phrases:
         lead, lead_is_stem = phrase.lead, phrase.lead_is_stem
         for index, words in enumerate(comment_words):
-            possible = lead in spaced_texts[index] if lead_is_stem else lead in vocabularies[index]
-            start = _match_start(words, phrase) if possible else None
+            if lead_is_stem:
+                starts = _stem_positions(words, lead[1:]) if lead in spaced_texts[index] else None
+            else:
+                starts = positions[index].get(lead)
+            start = _match_start(words, phrase, starts) if starts else None
             if start is not None:
                 spans.append((index, start, start + len(phrase.words)))
                 break
     return _span_texts(spans, comment_words)
 
 
-def _match_start(comment_words: list[str], phrase: AlarmPhrase) -> int | None:
+def _stem_positions(words: list[str], stem: str) -> list[int]:
+    return [at for at, word in enumerate(words) if word.startswith(stem)]
+
+
+def _word_positions(words: list[str]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for at, word in enumerate(words):
+        positions.setdefault(word, []).append(at)
+    return positions
+
+
+def _match_start(comment_words: list[str], phrase: AlarmPhrase, starts: list[int]) -> int | None:
+    """Return the first of the ascending ``starts`` where the phrase matches, or None."""
     last_start = len(comment_words) - len(phrase.words)
-    return next((start for start in range(last_start + 1) if phrase.matches_at(comment_words, start)), None)
+    return next((start for start in starts if start <= last_start and phrase.matches_at(comment_words, start)),
+                None)
 
 
 def _span_texts(spans: list[tuple[int, int, int]], comment_words: list[list[str]]) -> list[str]:
