@@ -24,6 +24,9 @@ from mailtriage.rulereasons import fire
 from mailtriage.ruleset import RuleSet
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# Rule sets whose condition variables are cached at once. A daemon loads one.
+_MAX_CACHED_RULESETS = 16
+_CONDITION_VARIABLES: dict[int, tuple[RuleSet, frozenset[str]]] = {}
 
 
 def triage(answers: dict, profile: PatientProfile, history: list[PastReport],
@@ -32,9 +35,12 @@ def triage(answers: dict, profile: PatientProfile, history: list[PastReport],
     context = build_context(answers, profile, history, received_at, ruleset.parameters["SPO2_MIN_VALID"])
     values = {**ruleset.parameters, **compute_inputs(context, ruleset.parameters, ruleset.phrases)}
     # The three stages share one context, because building it converts every
-    # input to CEL and costs more than evaluating all the rules. A staged
+    # input to CEL and costs more than evaluating all the rules. It gets only
+    # the names that some condition reads, about half of them. A staged
     # input is added before the stage that may read it.
-    cel_context = cel.Context(variables={name: _cel_value(value) for name, value in values.items()})
+    read_names = _condition_variables(ruleset)
+    cel_context = cel.Context(variables={name: _cel_value(value) for name, value in values.items()
+                                         if name in read_names})
 
     red_hits = _fired(ruleset, RED, values, cel_context)
     values[RED_HIT] = bool(red_hits)
@@ -54,6 +60,24 @@ def triage(answers: dict, profile: PatientProfile, history: list[PastReport],
         flags=[hit.rule_id for hit, _ in flag_hits],
         blocks=blocks, unreadable_keys=unreadable_keys, ruleset_version=ruleset.version,
     )
+
+
+def _condition_variables(ruleset: RuleSet) -> frozenset[str]:
+    """Return the variable names that the rule set's conditions and reason conditions read."""
+    cached = _CONDITION_VARIABLES.get(id(ruleset))
+    if cached is not None and cached[0] is ruleset:
+        return cached[1]
+
+    names = set()
+    for rule in ruleset.rules:
+        programs = [rule.program] + [reason.when for reason in rule.reasons if reason.when is not None]
+        for program in programs:
+            names.update(program.variables())
+    if len(_CONDITION_VARIABLES) >= _MAX_CACHED_RULESETS:
+        _CONDITION_VARIABLES.clear()
+    # The entry keeps the rule set alive, so its id cannot be reused while cached.
+    _CONDITION_VARIABLES[id(ruleset)] = (ruleset, frozenset(names))
+    return _CONDITION_VARIABLES[id(ruleset)][1]
 
 
 def decide_color(red_hits: list, yellow_hits: list) -> tuple[str, str | None]:
