@@ -11,6 +11,9 @@ import unicodedata
 from dataclasses import dataclass, field
 
 _NOT_LETTER_OR_DIGIT = re.compile(r"[^a-z0-9]+")
+# Phrase sets whose index by first word is cached at once. A daemon loads one.
+_MAX_CACHED_PHRASE_SETS = 16
+_PHRASE_INDEXES: dict[int, tuple] = {}
 
 
 def normalize_text(text: str) -> str:
@@ -93,7 +96,7 @@ def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) ->
     # are tried only where their first word is.
     positions = [_word_positions(words) for words in comment_words]
     spaced_texts = ["".join(" " + word for word in words) for words in comment_words]
-    for phrase in phrases:
+    for phrase in _candidate_phrases(phrases, positions, spaced_texts):
         lead, lead_is_stem = phrase.lead, phrase.lead_is_stem
         for index, words in enumerate(comment_words):
             if lead_is_stem:
@@ -105,6 +108,40 @@ def find_alarm_phrases(comments: list[str], phrases: tuple[AlarmPhrase, ...]) ->
                 spans.append((index, start, start + len(phrase.words)))
                 break
     return _span_texts(spans, comment_words)
+
+
+def _candidate_phrases(phrases: tuple[AlarmPhrase, ...], positions: list[dict[str, list[int]]],
+                       spaced_texts: list[str]) -> list[AlarmPhrase]:
+    """Return, in configuration order, the phrases whose first word or stem some comment contains."""
+    by_word, by_stem = _phrase_index(phrases)
+    found = set()
+    for words in positions:
+        for word in words:
+            found.update(by_word.get(word, ()))
+    for lead, at in by_stem:
+        if any(lead in spaced for spaced in spaced_texts):
+            found.add(at)
+    return [phrases[at] for at in sorted(found)]
+
+
+def _phrase_index(phrases: tuple[AlarmPhrase, ...]) -> tuple[dict[str, list[int]], list[tuple[str, int]]]:
+    """Return the phrases' positions by exact first word, and (space and stem, position) of the rest."""
+    cached = _PHRASE_INDEXES.get(id(phrases))
+    if cached is not None and cached[0] is phrases:
+        return cached[1]
+
+    by_word: dict[str, list[int]] = {}
+    by_stem = []
+    for at, phrase in enumerate(phrases):
+        if phrase.lead_is_stem:
+            by_stem.append((phrase.lead, at))
+        else:
+            by_word.setdefault(phrase.lead, []).append(at)
+    if len(_PHRASE_INDEXES) >= _MAX_CACHED_PHRASE_SETS:
+        _PHRASE_INDEXES.clear()
+    # The entry keeps the tuple alive, so its id cannot be reused while cached.
+    _PHRASE_INDEXES[id(phrases)] = (phrases, (by_word, by_stem))
+    return by_word, by_stem
 
 
 def _stem_positions(words: list[str], stem: str) -> list[int]:
