@@ -243,11 +243,12 @@ def _next_line(raw: bytes, position: int) -> int:
 def read_headers(raw: bytes, start: int) -> _Headers:
     """Read the header block at ``start`` up to its blank line, within the header limits."""
     fields: list[bytes] = []
-    position = start
-    while position < len(raw):
-        line_end = _next_line(raw, position)
+    position, size = start, len(raw)
+    while position < size:
+        newline = raw.find(b"\n", position)
+        line_end = size if newline < 0 else newline + 1
         line = raw[position:line_end]
-        if line.strip(b"\r\n") == b"":
+        if not line.strip(b"\r\n"):
             position = line_end
             break
         if line[:1] in (b" ", b"\t") and fields:
@@ -259,9 +260,11 @@ def read_headers(raw: bytes, start: int) -> _Headers:
             break
         position = line_end
 
-        problem = _header_problem(fields, position - start)
-        if problem:
-            return _Headers(end=position, problem=problem)
+        # The limits are compared here, once per line, and described only
+        # when one is exceeded.
+        if (position - start > MAX_HEADER_BLOCK_BYTES or len(fields) > MAX_HEADER_FIELDS
+                or len(fields[-1]) > MAX_HEADER_FIELD_BYTES):
+            return _Headers(end=position, problem=_header_problem(fields, position - start))
     return _describe(fields, position)
 
 
