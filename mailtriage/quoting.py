@@ -49,8 +49,8 @@ def split_reply(text: str) -> ReplyParts:
     lines = [_QUOTE_PREFIX.sub("", line) if is_quoted else line
              for line, is_quoted in zip(raw_lines, quoted)]
 
-    cut = _first_quote_start(lines, quoted)
-    top = cut_signature(lines[:cut])
+    cut, folded_top = _first_quote_start(lines, quoted)
+    top = cut_signature(lines[:cut], folded_top)
 
     last_quoted = max((index for index, is_quoted in enumerate(quoted) if is_quoted), default=None)
     bottom: list[str] = []
@@ -59,18 +59,22 @@ def split_reply(text: str) -> ReplyParts:
     return ReplyParts(top=top, bottom=bottom, from_quote=lines[cut:])
 
 
-def _first_quote_start(lines: list[str], quoted: list[bool]) -> int:
+def _first_quote_start(lines: list[str], quoted: list[bool]) -> tuple[int, list[str]]:
+    """Return the index of the quote's first line, and the folded lines above it for cut_signature."""
+    folded_lines = []
     for index, line in enumerate(lines):
         if quoted[index]:
-            return index
+            return index, folded_lines
         folded = fold(line)
         if _SEPARATOR.match(folded):
-            return index
+            return index, folded_lines
         if _ATTRIBUTION_END.search(folded):
-            return _attribution_start(lines, index)
+            start = _attribution_start(lines, index)
+            return start, folded_lines[:start]
         if _HEADER_FROM.match(folded) and _has_subject_below(lines, index):
-            return index
-    return len(lines)
+            return index, folded_lines
+        folded_lines.append(folded)
+    return len(lines), folded_lines
 
 
 def _attribution_start(lines: list[str], end: int) -> int:
@@ -89,9 +93,14 @@ def _has_subject_below(lines: list[str], start: int) -> bool:
     return any(_HEADER_SUBJECT.match(fold(line)) for line in window)
 
 
-def cut_signature(lines: list[str]) -> list[str]:
-    """Return ``lines`` up to the first signature or disclaimer line."""
+def cut_signature(lines: list[str], folded_lines: list[str] | None = None) -> list[str]:
+    """Return ``lines`` up to the first signature or disclaimer line.
+
+    ``folded_lines``, when given, are the lines already folded, so they are
+    not folded again.
+    """
     for index, line in enumerate(lines):
-        if _SIGNATURE.match(fold(line)):
+        folded = folded_lines[index] if folded_lines is not None else fold(line)
+        if _SIGNATURE.match(folded):
             return lines[:index]
     return lines
