@@ -287,10 +287,11 @@ def _describe(fields: list[bytes], end: int) -> _Headers:
     """Read Content-Type, its boundary and Content-Transfer-Encoding from the fields."""
     values: dict[str, list[str]] = {"content-type": [], "content-transfer-encoding": []}
     for field in fields:
-        name, _, value = field.decode("latin-1").partition(":")
-        found = values.get(name.strip().lower())
+        # Only the name is decoded first: most fields are neither of the two.
+        colon = field.find(b":")
+        found = values.get(field[:colon].decode("latin-1").strip().lower())
         if found is not None:
-            found.append(" ".join(value.split()))
+            found.append(" ".join(field[colon + 1:].decode("latin-1").split()))
 
     # The first field of each name counts, as in email.message.Message, whose
     # get_content_type() this repeats without building a message per part.
