@@ -39,8 +39,8 @@ def triage(answers: dict, profile: PatientProfile, history: list[PastReport],
     # the names that some condition reads, about half of them. A staged
     # input is added before the stage that may read it.
     read_names = _condition_variables(ruleset)
-    cel_context = cel.Context(variables={name: _cel_value(value) for name, value in values.items()
-                                         if name in read_names})
+    cel_context = cel.Context(variables={name: _cel_value(values[name]) for name in read_names
+                                         if name in values})
 
     red_hits = _fired(ruleset, RED, values, cel_context)
     values[RED_HIT] = bool(red_hits)
