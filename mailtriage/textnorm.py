@@ -81,7 +81,7 @@ class Skeleton:
     _CHUNK = 64
 
     def __init__(self, text: str):
-        mapped = text.translate(_SKELETON_TABLE)
+        mapped = _skeleton_mapped(text)
         self.letters = mapped.replace(SKELETON_GAP, "")
         self._mapped = mapped
         # Letters before each chunk of the text, so offset() looks inside one chunk only.
@@ -95,6 +95,27 @@ class Skeleton:
         chunk = bisect_right(self._letters_before, index) - 1
         skip = _SKIP_LETTERS[index - self._letters_before[chunk]]
         return skip.match(self._mapped, chunk * self._CHUNK).end()
+
+
+def _skeleton_mapped(text: str) -> str:
+    """Return ``text.translate(_SKELETON_TABLE)``, faster on a long text that is mostly ASCII."""
+    # str.translate() looks a non-ASCII text up character by character in
+    # the table. Runs of non-ASCII characters go through the table here,
+    # and the rest, all ASCII then, through a byte table in C.
+    if not text.isascii():
+        text = _NON_ASCII_RUN.sub(_skeleton_run, text)
+    return text.encode("ascii").translate(_ASCII_SKELETON_BYTES).decode("ascii")
+
+
+def _skeleton_run(match: re.Match) -> str:
+    # Every skeleton character is ASCII: a letter, a digit or SKELETON_GAP.
+    return match.group().translate(_SKELETON_TABLE)
+
+
+_NON_ASCII_RUN = re.compile("[^\x00-\x7f]+")
+# Mapping a skeleton character again leaves it unchanged, so the byte table
+# also serves text whose non-ASCII runs are already mapped.
+_ASCII_SKELETON_BYTES = bytes(ord(_SKELETON_TABLE[code]) for code in range(128)) + bytes(range(128, 256))
 
 
 def skeleton_letters(text: str) -> str:
