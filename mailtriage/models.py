@@ -13,9 +13,10 @@ from pathlib import Path
 from peewee import DatabaseError as PeeweeDatabaseError
 from peewee import (
     BlobField, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField,
-    ForeignKeyField, IntegerField, Model, TextField,
+    ForeignKeyField, IntegerField, Model, PostgresqlDatabase, TextField,
 )
 from playhouse.db_url import connect
+from playhouse.db_url import parse as parse_url
 
 from mailtriage.errors import DatabaseError
 from mailtriage.i18n import describe_os_error, tr
@@ -282,6 +283,23 @@ ALL_MODELS = (
 )
 
 
+class RecoveringPostgresqlDatabase(PostgresqlDatabase):
+    """PostgreSQL with a fresh connection after the server closed the old one.
+
+    psycopg2 keeps a connection that the server closed (a restart, a
+    failover) closed for good, so without this every later job of the
+    daemon failed. The statement that meets the closed connection still
+    fails, and a connection is replaced only between transactions, never
+    silently inside one. The old connection's advisory locks (claims.py)
+    ended with it on the server.
+    """
+
+    def cursor(self, *args, **kwargs):
+        if not self.is_closed() and not self.in_transaction() and not self.is_connection_usable():
+            self.close()
+        return super().cursor(*args, **kwargs)
+
+
 def _create_private_file(path: Path) -> None:
     """Create the SQLite file owner-only before SQLite creates it with the umask's mode."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -325,7 +343,7 @@ def open_database(url: str, migrate: bool = True, create: bool = True):
             "synchronous": "normal",
         })
     else:
-        database = connect(url)
+        database = RecoveringPostgresqlDatabase(**parse_url(url))
 
     database_proxy.initialize(database)
     try:

@@ -74,10 +74,18 @@ class PostgresServer:
         # Durability settings are off: a test cluster that crashes is thrown away.
         self._run(self.initdb, "--pgdata", str(self.data), "--username", SUPERUSER,
                   "--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync")
+        self._pg_ctl("start")
+
+    def restart(self) -> None:
+        """Stop the server, closing every client's connection, and start it again on the same port."""
+        self._pg_ctl("restart", "--mode", "fast")
+
+    def _pg_ctl(self, action: str, *arguments: str) -> None:
         options = (f"-h {LOOPBACK} -p {self.port} -k {self.root} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
-        self._run(self.pg_ctl, "start", "--pgdata", str(self.data), "--log", str(self.log_path),
-                  "--wait", "--timeout", str(START_TIMEOUT_SECONDS), "-o", options)
+        # The log file also keeps the server's output off this process's pipes.
+        self._run(self.pg_ctl, action, *arguments, "--pgdata", str(self.data), "--log",
+                  str(self.log_path), "--wait", "--timeout", str(START_TIMEOUT_SECONDS), "-o", options)
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

@@ -183,6 +183,27 @@ def test_unit_upsert_on_postgres(make_config, postgres_url):
         database.close()
 
 
+def test_daemon_reconnects_after_postgres_restart(make_config, dovecot, smtp_server, postgres,
+                                                  tmp_path):
+    world = world_on_postgres(make_config, dovecot, smtp_server, postgres.new_database(),
+                              messages=2, deliver=False)
+    daemon = RunDaemon(world.config_path, tmp_path / "daemon.log")
+    try:
+        # The check runs on the scheduler thread, whose connection the restart then closes.
+        daemon.wait_for_log("non-reporting check:")
+        postgres.restart()
+        deliver_replies(world, dovecot)
+        wait_until(lambda: dovecot.count(world.user, PROCESSED) == len(world.message_ids),
+                   "every message in the processed folder after the restart")
+        wait_until(lambda: set(world.message_ids) <= set(replies_by_message(smtp_server)),
+                   "a reply to every message after the restart")
+    finally:
+        exit_code = daemon.stop()
+
+    assert exit_code == 0, daemon.log()[-3000:]
+    check_exactly_once(world, dovecot, smtp_server)
+
+
 @pytest.mark.parametrize("fault", ["after_store:2", "before_send:2"])
 def test_crash_releases_claims_on_postgres(make_config, dovecot, smtp_server, postgres_url, fault):
     """A killed daemon's claims end with its connection, so a restart finishes its work at once."""
