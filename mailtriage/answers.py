@@ -95,7 +95,7 @@ def _prompt_starts(text: str, skeleton_text: Skeleton, questions):
         while found != -1:
             begin = skeleton_text.offset(found)
             line_start = text.rfind("\n", 0, begin) + 1
-            if not any(char.isalpha() for char in text[line_start:begin]):
+            if line_start == begin or not any(char.isalpha() for char in text[line_start:begin]):
                 end = skeleton_text.offset(found + len(skeleton) - 1) + 1
                 end = _skip_tail(text, end, tail)
                 starts.append(ItemStart(line_start, key, end, has_prompt=True))
@@ -195,7 +195,11 @@ def _named_start(offset: int, line: str, aliases) -> list[ItemStart]:
 
 def _retyped_question_start(offset: int, line: str, wordings_by_start) -> list[ItemStart]:
     """Find a question's whole wording retyped without its number ("¿Tiene tos? si")."""
-    letters = skeleton_letters(line)
+    # Only the first letters pick the group, and the letters of a prefix of
+    # the line are a prefix of the line's letters.
+    letters = skeleton_letters(line[:_WORDING_KEY_LETTERS * 4])
+    if len(letters) < _WORDING_KEY_LETTERS:
+        letters = skeleton_letters(line)
     for key, wordings in wordings_by_start.get(letters[:_WORDING_KEY_LETTERS], ()):
         skipped = skip_retyped_question(line, wordings, whole=True)
         if skipped:
