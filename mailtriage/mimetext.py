@@ -39,8 +39,13 @@ def body_text(message: email.message.Message) -> str:
 
 def _plain_text(part: email.message.Message) -> str:
     text = decode_part(part)
-    if (part.get_param("format") or "").lower() == "flowed":
-        text = unfold_flowed(text, delsp=(part.get_param("delsp") or "").lower() == "yes")
+    # One parse of the Content-Type parameters for both. Like get_param(),
+    # the first parameter of each name counts.
+    params = {}
+    for name, value in part.get_params() or ():
+        params.setdefault(name.lower(), value)
+    if (params.get("format") or "").lower() == "flowed":
+        text = unfold_flowed(text, delsp=(params.get("delsp") or "").lower() == "yes")
     return text
 
 
