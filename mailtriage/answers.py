@@ -125,7 +125,9 @@ def _line_starts(text, prompt_starts, prompt_spans, questions):
         line_end = offset + len(line)
         nearest = bisect_right(span_begins, offset) - 1
         inside_prompt = nearest >= 0 and offset < spans[nearest][1]
-        if offset not in prompt_positions and not inside_prompt:
+        # A blank line has no number, name or check box, so no finder is asked.
+        is_blank = not line or line.isspace()
+        if offset not in prompt_positions and not inside_prompt and not is_blank:
             found = _numbered_starts(text, offset, line_end, questions, wordings) \
                 or _named_start(offset, line, aliases) \
                 or _retyped_question_start(offset, line, wordings_by_start) \
