@@ -1,5 +1,6 @@
 """End to end on the real Dovecot and SMTP servers: questionnaire out, reply in, triage, answer out."""
 
+import json
 import os
 import signal
 import subprocess
@@ -229,6 +230,13 @@ def test_daemon_stops_on_sigterm(site, make_config):
     assert "daemon stopped" in stderr
     assert patient.email not in stderr
     assert Report.get(Report.patient == patient).color == "amarillo"
+
+    status = CliRunner().invoke(build_cli(), ["--config", str(path), "status", "--json"])
+    counts = json.loads(status.stdout)
+    assert status.exit_code == 0, status.output
+    assert counts["reports_today"]["amarillo"] == 1
+    assert counts["outbox"]["pending"] == 0
+    assert counts["daemons"], "the daemon recorded no poll"
 
 
 def wait_until(condition, timeout: float = 30):
