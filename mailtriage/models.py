@@ -295,7 +295,9 @@ class RecoveringPostgresqlDatabase(PostgresqlDatabase):
     """
 
     def cursor(self, *args, **kwargs):
-        if not self.is_closed() and not self.in_transaction() and not self.is_connection_usable():
+        # The driver's ``closed`` flag, not the transaction status: a failed
+        # statement leaves a healthy connection in error until its ROLLBACK.
+        if not self.is_closed() and not self.in_transaction() and self.connection().closed:
             self.close()
         return super().cursor(*args, **kwargs)
 

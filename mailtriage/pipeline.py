@@ -117,14 +117,23 @@ def read_inbox(inbox, config, stop: threading.Event | None) -> PassSummary:
     summary = PassSummary()
     context = load_pass_context(config)
     filing = Filing(inbox, config)
-    for message in inbox.new_messages():
-        if stop is not None and stop.is_set():
-            log.info("pass interrupted by a stop request")
-            break
-        faults.fault_point(faults.AFTER_FETCH)
-        summary.messages_read += 1
-        handle_one(filing, message, context, summary)
-    filing.flush()
+    try:
+        for message in inbox.new_messages():
+            if stop is not None and stop.is_set():
+                log.info("pass interrupted by a stop request")
+                break
+            if message.raw is None:
+                # Another client moved the message while it was fetched: with
+                # Dovecot 2.3 imapclient then returns its body as None.
+                continue
+            faults.fault_point(faults.AFTER_FETCH)
+            summary.messages_read += 1
+            handle_one(filing, message, context, summary)
+        filing.flush()
+    finally:
+        # After a failed pass the waiting messages stay in the inbox, and
+        # another daemon may file them.
+        filing.release_claims()
     return summary
 
 
@@ -166,8 +175,12 @@ class Filing:
                 ids = [row_id for _message, row_id in items]
                 InboundMessage.update(handled_on_server=True).where(InboundMessage.id.in_(ids)).execute()
         finally:
-            claims.release_many(claims.INBOUND_MESSAGE,
-                                [row_id for items in self.waiting.values() for _message, row_id in items])
+            self.release_claims()
+
+    def release_claims(self) -> None:
+        """Release the claims of the waiting messages and forget them, moved or not."""
+        claims.release_many(claims.INBOUND_MESSAGE,
+                            [row_id for items in self.waiting.values() for _message, row_id in items])
         self.waiting.clear()
         self.count = 0
 
