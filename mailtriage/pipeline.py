@@ -152,7 +152,7 @@ class Filing:
         """Queue ``message`` for the folder of its row's outcome; move the batch when it is full.
 
         The message's claim (see claims.py) passes to the filing, which
-        releases it once the message is moved.
+        releases it once the message is moved or the pass fails.
         """
         folder = (self.config.quarantine_folder if row.outcome == recording.QUARANTINED
                   else self.config.processed_folder)
