@@ -145,3 +145,19 @@ def _endpoint_table(root, name, url, password, cert) -> dict:
     if url.startswith(TLS_SCHEMES):
         table["ca_file"] = str(cert)
     return table
+
+
+@pytest.fixture
+def configure(make_config, tmp_path):
+    """Return a function that writes a config, opens its database and returns the Config."""
+    from mailtriage.config import load_config
+    from mailtriage.models import database_proxy, open_database
+
+    def build(**options):
+        config = load_config(make_config(tmp_path, **options))
+        open_database(config.database_url)
+        return config
+
+    yield build
+    if not database_proxy.is_closed():
+        database_proxy.close()

@@ -9,11 +9,10 @@ from datetime import datetime, timezone
 import pytest
 
 from mailtriage import imapbox
-from mailtriage.config import load_config
 from mailtriage.errors import MailboxError
 from mailtriage.i18n import set_language
 from mailtriage.inbox import open_inbox
-from mailtriage.models import MailboxState, database_proxy, open_database
+from mailtriage.models import MailboxState
 from servers import DovecotServer
 
 # The restricted server advertises none of IDLE, MOVE and UIDPLUS.
@@ -34,19 +33,6 @@ def english():
     set_language("en")
     yield
     set_language("es")
-
-
-@pytest.fixture
-def configure(make_config, tmp_path):
-    """Return a function that writes a config, opens its database and returns the Config."""
-    def build(**options):
-        config = load_config(make_config(tmp_path, **options))
-        open_database(config.database_url)
-        return config
-
-    yield build
-    if not database_proxy.is_closed():
-        database_proxy.close()
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from email.policy import default as default_policy
 import pytest
 
 from mailtriage import clock, outbox, smtpsend
-from mailtriage.config import load_config
 from mailtriage.i18n import set_language
-from mailtriage.models import Issuance, OutboxMessage, Patient, Unit, database_proxy, open_database
+from mailtriage.models import Issuance, OutboxMessage, Patient, Unit
 from mailtriage.outbox import send_pending
 from servers import free_port
 
@@ -24,19 +23,6 @@ def frozen_clock():
     yield
     clock.set_now(None)
     set_language("es")
-
-
-@pytest.fixture
-def configure(make_config, tmp_path):
-    """Return a function that writes a config, opens its database and returns the Config."""
-    def build(**options):
-        config = load_config(make_config(tmp_path, **options))
-        open_database(config.database_url)
-        return config
-
-    yield build
-    if not database_proxy.is_closed():
-        database_proxy.close()
 
 
 @pytest.fixture
