@@ -2,12 +2,35 @@
 
 import mailbox
 import os
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from email.utils import format_datetime, formataddr, make_msgid
 
+from mailtriage import clock, faults
+from mailtriage.config import load_config
+from mailtriage.daemon import open_store
 from mailtriage.enrolment import enrol_patient, validate_profile
+from mailtriage.i18n import set_language
 from mailtriage.folios import format_folio
-from mailtriage.models import Issuance, OutboxMessage
+from mailtriage.models import Issuance, OutboxMessage, database_proxy
+
+# 09:00 in Mazatlán (UTC-7), the default unit's time zone.
+MORNING = datetime(2026, 12, 4, 16, 0, tzinfo=timezone.utc)
+
+
+@contextmanager
+def morning_store(config_path):
+    """Open the store of ``config_path`` in Spanish with the clock frozen at MORNING."""
+    set_language("es")
+    clock.set_now(MORNING)
+    config = load_config(config_path)
+    open_store(config)
+    try:
+        yield config
+    finally:
+        faults.arm(None)
+        clock.set_now(None)
+        database_proxy.close()
 
 # Answers by question number, in the compact form "1 no 2 3 no ...".
 GREEN_ANSWERS = {1: "no", 2: "", 3: "", 4: "no", 5: "no", 6: "no", 7: "no", 8: "no", 9: "no",

@@ -19,24 +19,15 @@ from mailtriage.models import InboundMessage, OutboxMessage, Report, database_pr
 from mailtriage.pipeline import MAX_ATTEMPTS, process_mailbox
 
 from patient_mail import (
+    MORNING, morning_store,
     GREEN_ANSWERS, RED_ANSWERS, YELLOW_ANSWERS, autoreply_to, deliver_to_maildir, enrol, reply_to,
     stranger_reply,
 )
 
-# 09:00 in Mazatlán (UTC-7), the default unit's time zone.
-MORNING = datetime(2026, 12, 4, 16, 0, tzinfo=timezone.utc)
-
-
 @pytest.fixture
 def config(make_config):
-    set_language("es")
-    clock.set_now(MORNING)
-    config = load_config(make_config())
-    open_store(config)
-    yield config
-    faults.arm(None)
-    clock.set_now(None)
-    database_proxy.close()
+    with morning_store(make_config()) as config:
+        yield config
 
 
 def deliver(config, raw: bytes, minutes_after_morning: int = 30) -> str:

@@ -1,32 +1,22 @@
 """Replies matched by the thread ids of any mail sent with an issuance: reminders and replies."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid
 
 import pytest
 
-from mailtriage import clock
-from mailtriage.config import load_config
-from mailtriage.daemon import open_store
-from mailtriage.i18n import set_language
-from mailtriage.models import OutboxMessage, Report, database_proxy
+from mailtriage.models import OutboxMessage, Report
 from mailtriage.pipeline import process_mailbox
 from mailtriage.questionnaires import issue_reminder
 
-from patient_mail import GREEN_ANSWERS, compact, deliver_to_maildir, enrol, questionnaire_of
-
-MORNING = datetime(2026, 12, 4, 16, 0, tzinfo=timezone.utc)
-
+from patient_mail import (
+    GREEN_ANSWERS, MORNING, compact, deliver_to_maildir, enrol, morning_store, questionnaire_of,
+)
 
 @pytest.fixture
 def config(make_config):
-    set_language("es")
-    clock.set_now(MORNING)
-    config = load_config(make_config())
-    open_store(config)
-    yield config
-    clock.set_now(None)
-    database_proxy.close()
+    with morning_store(make_config()) as config:
+        yield config
 
 
 def threaded_reply(patient, in_reply_to: str, written: datetime) -> bytes:

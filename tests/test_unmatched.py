@@ -5,48 +5,39 @@ complex to read is never attached to a report, but its sender patient is
 stored so staff see it under «Mensajes por revisar» in the call list.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 import pytest
 from click.testing import CliRunner
 
-from mailtriage import clock, recording
+from mailtriage import recording
 from mailtriage.calls import CallError, dismiss_message, log_call, messages_to_review
 from mailtriage.cli import build_cli
-from mailtriage.config import load_config
-from mailtriage.daemon import open_store
 from mailtriage.discharge import discharge_patient
 from mailtriage.errors import NotFoundError
 from mailtriage.folios import format_folio
 from mailtriage.handling import raw_sender
-from mailtriage.i18n import set_language
 from mailtriage.limits import MAX_PARTS
-from mailtriage.models import AuditEvent, InboundMessage, OutboxMessage, Report, database_proxy
+from mailtriage.models import AuditEvent, InboundMessage, OutboxMessage, Report
 from mailtriage.parser import FOLIO_ALPHABET
 from mailtriage.pipeline import process_mailbox
 
 from patient_mail import (
+    MORNING, morning_store,
     GREEN_ANSWERS, RED_ANSWERS, YELLOW_ANSWERS, deliver_to_maildir, enrol, questionnaire_of, reply_to,
     stranger_reply,
 )
 from staffing import add_report
 
-# 09:00 in Mazatlán (UTC-7), the default unit's time zone.
-MORNING = datetime(2026, 12, 4, 16, 0, tzinfo=timezone.utc)
 MAX_MESSAGE_BYTES = 100_000
 
 
 @pytest.fixture
 def config(make_config):
-    set_language("es")
-    clock.set_now(MORNING)
-    config = load_config(make_config(mailbox={"max_message_bytes": MAX_MESSAGE_BYTES}))
-    open_store(config)
-    yield config
-    clock.set_now(None)
-    database_proxy.close()
+    with morning_store(make_config(mailbox={"max_message_bytes": MAX_MESSAGE_BYTES})) as config:
+        yield config
 
 
 def deliver(config, raw: bytes, minutes_after_morning: int = 30) -> str:
