@@ -22,8 +22,8 @@ from mailtriage.i18n import SUPPORTED_LANGUAGES, describe_os_error, tr
 CONFIG_ENV = "MAILTRIAGE_CONFIG"
 DEFAULT_TIMEZONE = "America/Mazatlan"
 
-# The size limit refuses abuse cheaply; it is not meant to refuse a reply
-# with a phone photo attached (a few MB), whose attachment is skipped.
+# The size limit rejects abuse cheaply. It is large enough for a reply with
+# a phone photo attached (a few MB), whose attachment is skipped.
 DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 
 MAILBOX_SCHEMES = ("imaps", "imap", "maildir")
@@ -368,7 +368,7 @@ def _read_units(document: dict, path: Path | None, timezone: str) -> tuple[Unit,
 
 
 def default_state_dir() -> Path:
-    """Where the built-in default keeps its database and Maildir."""
+    """Return the directory where the built-in default keeps its database and Maildir."""
     base = os.environ.get("MAILTRIAGE_HOME") or Path.home() / ".local" / "share" / "mailtriage"
     return Path(base)
 

@@ -210,11 +210,11 @@ def run_nonreporting_case(case: dict, ruleset: RuleSet) -> list[str]:
 def compare(expected: dict, outcome: dict) -> list[str]:
     """List each expected field that differs, as "field: expected X, got Y"; lists compare as sets."""
     differences = []
-    for field_name, wanted in expected.items():
+    for field_name, expected_value in expected.items():
         got = outcome.get(field_name)
-        if isinstance(wanted, list):
-            wanted = sorted(wanted)
-        if wanted != got:
+        if isinstance(expected_value, list):
+            expected_value = sorted(expected_value)
+        if expected_value != got:
             differences.append(tr("{k}: se esperaba {w}, se obtuvo {g}", "{k}: expected {w}, got {g}",
-                                  k=field_name, w=wanted, g=got))
+                                  k=field_name, w=expected_value, g=got))
     return differences
